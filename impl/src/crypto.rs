@@ -230,6 +230,11 @@ pub fn ed25519_pk_to_curve25519(public: &[u8; 32]) -> Result<[u8; 32], CryptoErr
     Ok(point.to_montgomery().to_bytes())
 }
 
+/// SHA-512.
+pub fn sha512(data: &[u8]) -> [u8; 64] {
+    Sha512::digest(data).into()
+}
+
 /// `crypto_sign_ed25519_sk_to_curve25519`: the clamped first half of SHA-512(seed).
 pub fn ed25519_seed_to_curve25519(seed: &[u8; 32]) -> [u8; 32] {
     let h = Sha512::digest(seed);

@@ -2,27 +2,25 @@
 
 use rand_core::CryptoRngCore;
 
-use super::{
-    hello, msg3_signed, msg4_signed, outcome, verify_hello, Action, Handshake, Outcome, Secrets, ShsError,
-    Step,
-};
+use super::steps::{client_auth, hello, msg4_key, open_server_accept, outcome, verify_hello};
+use super::{Action, Handshake, Outcome, ShsError, Step, MSG2_LEN, MSG4_LEN};
 use crate::crypto;
 use crate::identity::{FeedId, Keypair};
+
+/// What the client knows after msg2.
+#[derive(Clone, Copy)]
+struct AfterHello {
+    server_eph: [u8; 32],
+    server_mac: [u8; 32],
+    ab: [u8; 32],
+    a_b_long: [u8; 32],
+}
 
 enum State {
     SendHello,
     AwaitHello,
-    SendAuth {
-        server_eph: [u8; 32],
-        server_mac: [u8; 32],
-        secrets: Secrets,
-    },
-    AwaitAccept {
-        server_eph: [u8; 32],
-        server_mac: [u8; 32],
-        secrets: Secrets,
-        sig_a: [u8; 64],
-    },
+    SendAuth(AfterHello),
+    AwaitAccept(AfterHello, [u8; 64]),
     Done(Outcome),
     Failed,
 }
@@ -74,65 +72,39 @@ impl Client {
         })
     }
 
-    fn fail(&mut self, e: ShsError) -> Result<(), ShsError> {
-        self.state = State::Failed;
-        Err(e)
-    }
-
-    fn on_hello(&mut self, msg: &[u8]) -> Result<(), ShsError> {
+    fn on_hello(&self, msg: &[u8]) -> Result<AfterHello, ShsError> {
         let (server_eph, server_mac) = verify_hello(Step::Msg2, &self.net, msg)?;
         let ab = crypto::x25519(&self.eph_sk, &server_eph)
             .map_err(|_| ShsError::LowOrderKey { step: Step::Msg2 })?;
         let a_b_long =
             crypto::x25519(&self.eph_sk, &self.server_curve).map_err(|_| ShsError::InvalidServerKey)?;
-        self.state = State::SendAuth {
+        Ok(AfterHello {
             server_eph,
             server_mac,
-            secrets: Secrets { ab, a_b_long },
-        };
-        Ok(())
+            ab,
+            a_b_long,
+        })
     }
 
-    fn on_accept(&mut self, msg: &[u8]) -> Result<Outcome, ShsError> {
-        let step = Step::Msg4;
-        let State::AwaitAccept {
-            server_eph,
-            server_mac,
-            secrets,
+    fn on_accept(&self, h: &AfterHello, sig_a: &[u8; 64], msg: &[u8]) -> Result<Outcome, ShsError> {
+        let a_long_b = crypto::x25519(&self.keys.curve25519_secret(), &h.server_eph)
+            .map_err(|_| ShsError::LowOrderKey { step: Step::Msg4 })?;
+        let key = msg4_key(&self.net, &h.ab, &h.a_b_long, &a_long_b);
+        open_server_accept(
+            &self.net,
+            &self.server_pub,
+            &key,
             sig_a,
-        } = &self.state
-        else {
-            return Err(ShsError::Unexpected {
-                step,
-                state: "not awaiting msg4",
-            });
-        };
-        if msg.len() != super::MSG4_LEN {
-            return Err(ShsError::BadLength {
-                step,
-                expected: super::MSG4_LEN,
-                got: msg.len(),
-            });
-        }
-        let a_long_b = crypto::x25519(&self.keys.curve25519_secret(), server_eph)
-            .map_err(|_| ShsError::LowOrderKey { step })?;
-        let key = secrets.msg4_key(&self.net, &a_long_b);
-        let plain = crypto::secretbox_open(&key, &[0u8; 24], msg).map_err(|_| ShsError::BoxOpen { step })?;
-        let sig_b: [u8; 64] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| ShsError::BoxOpen { step })?;
-        let signed = msg4_signed(&self.net, sig_a, self.keys.public(), &secrets.ab);
-        if !crypto::ed25519_verify(&self.server_pub, &signed, &sig_b) {
-            return Err(ShsError::BadSignature { step });
-        }
+            self.keys.public(),
+            &h.ab,
+            msg,
+        )?;
         Ok(outcome(
             FeedId(self.server_pub),
             &key,
             self.keys.public(),
-            &self.server_pub,
             &self.hello_mac,
-            server_mac,
+            &h.server_mac,
         ))
     }
 }
@@ -146,31 +118,23 @@ impl Handshake for Client {
             }
             State::AwaitHello => {
                 self.state = State::AwaitHello;
-                Action::Receive(super::MSG2_LEN)
+                Action::Receive(MSG2_LEN)
             }
-            State::SendAuth {
-                server_eph,
-                server_mac,
-                secrets,
-            } => {
-                let sig_a = self
-                    .keys
-                    .sign(&msg3_signed(&self.net, &self.server_pub, &secrets.ab));
-                let mut plain = [0u8; 96];
-                plain[..64].copy_from_slice(&sig_a);
-                plain[64..].copy_from_slice(self.keys.public());
-                let msg3 = crypto::secretbox_seal(&secrets.msg3_key(&self.net), &[0u8; 24], &plain);
-                self.state = State::AwaitAccept {
-                    server_eph,
-                    server_mac,
-                    secrets,
-                    sig_a,
-                };
+            State::SendAuth(h) => {
+                let (msg3, sig_a) = client_auth(
+                    &self.net,
+                    self.keys.seed(),
+                    self.keys.public(),
+                    &self.server_pub,
+                    &h.ab,
+                    &h.a_b_long,
+                );
+                self.state = State::AwaitAccept(h, sig_a);
                 Action::Send(msg3)
             }
-            s @ State::AwaitAccept { .. } => {
+            s @ State::AwaitAccept(..) => {
                 self.state = s;
-                Action::Receive(super::MSG4_LEN)
+                Action::Receive(MSG4_LEN)
             }
             State::Done(o) => {
                 self.state = State::Done(o.clone());
@@ -181,29 +145,29 @@ impl Handshake for Client {
     }
 
     fn receive(&mut self, bytes: &[u8]) -> Result<(), ShsError> {
-        match self.state {
-            State::AwaitHello => match self.on_hello(bytes) {
-                Ok(()) => Ok(()),
-                Err(e) => self.fail(e),
-            },
-            State::AwaitAccept { .. } => match self.on_accept(bytes) {
-                Ok(o) => {
-                    self.state = State::Done(o);
-                    Ok(())
-                }
-                Err(e) => self.fail(e),
-            },
-            State::SendHello | State::SendAuth { .. } => {
-                let e = ShsError::Unexpected {
-                    step: Step::Msg2,
-                    state: "has a message to send first",
-                };
-                self.fail(e)
-            }
-            State::Done(_) | State::Failed => Err(ShsError::Unexpected {
-                step: Step::Msg4,
-                state: "finished",
+        let next = match &self.state {
+            State::AwaitHello => self.on_hello(bytes).map(State::SendAuth),
+            State::AwaitAccept(h, sig_a) => self.on_accept(h, sig_a, bytes).map(State::Done),
+            State::SendHello | State::SendAuth(_) => Err(ShsError::Unexpected {
+                step: Step::Msg2,
+                state: "has a message to send first",
             }),
+            State::Done(_) | State::Failed => {
+                return Err(ShsError::Unexpected {
+                    step: Step::Msg4,
+                    state: "finished",
+                });
+            }
+        };
+        match next {
+            Ok(s) => {
+                self.state = s;
+                Ok(())
+            }
+            Err(e) => {
+                self.state = State::Failed;
+                Err(e)
+            }
         }
     }
 }

@@ -13,11 +13,11 @@
 
 mod client;
 mod server;
+pub mod steps;
 
 pub use client::Client;
 pub use server::{Authorizer, Server};
 
-use crate::crypto;
 use crate::identity::FeedId;
 
 /// The main SSB network key (`caps.shs`), `1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=`.
@@ -148,80 +148,6 @@ pub trait Handshake {
     fn next(&mut self) -> Action;
     /// Feeds the bytes read after `Receive(n)`. Any failure is final.
     fn receive(&mut self, bytes: &[u8]) -> Result<(), ShsError>;
-}
-
-/// `auth(K, eph_pk) ‖ eph_pk`: msg1 and msg2 share this shape.
-fn hello(net: &[u8; 32], eph_pk: &[u8; 32]) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&crypto::auth(net, eph_pk));
-    out[32..].copy_from_slice(eph_pk);
-    out
-}
-
-/// Checks a hello (msg1 or msg2) and returns the peer's ephemeral key and the HMAC.
-fn verify_hello(step: Step, net: &[u8; 32], msg: &[u8]) -> Result<([u8; 32], [u8; 32]), ShsError> {
-    if msg.len() != 64 {
-        return Err(ShsError::BadLength {
-            step,
-            expected: 64,
-            got: msg.len(),
-        });
-    }
-    let mac: [u8; 32] = msg[..32].try_into().expect("64 bytes");
-    let eph: [u8; 32] = msg[32..].try_into().expect("64 bytes");
-    if !crypto::auth_verify(net, &eph, &mac) {
-        return Err(ShsError::BadHmac { step });
-    }
-    Ok((eph, mac))
-}
-
-/// The secrets both sides derive, in the order they become known.
-struct Secrets {
-    ab: [u8; 32],
-    a_b_long: [u8; 32],
-}
-
-impl Secrets {
-    /// Key of the msg3 box: sha256(K ‖ ab ‖ aB).
-    fn msg3_key(&self, net: &[u8; 32]) -> [u8; 32] {
-        crypto::sha256_concat(&[net, &self.ab, &self.a_b_long])
-    }
-
-    /// Key of the msg4 box: sha256(K ‖ ab ‖ aB ‖ Ab).
-    fn msg4_key(&self, net: &[u8; 32], a_long_b: &[u8; 32]) -> [u8; 32] {
-        crypto::sha256_concat(&[net, &self.ab, &self.a_b_long, a_long_b])
-    }
-}
-
-/// The text the client signs in msg3: K ‖ B ‖ sha256(ab).
-fn msg3_signed(net: &[u8; 32], server_pub: &[u8; 32], ab: &[u8; 32]) -> Vec<u8> {
-    [&net[..], server_pub, &crypto::sha256(ab)].concat()
-}
-
-/// The text the server signs in msg4: K ‖ sig_A ‖ A ‖ sha256(ab).
-fn msg4_signed(net: &[u8; 32], sig_a: &[u8; 64], client_pub: &[u8; 32], ab: &[u8; 32]) -> Vec<u8> {
-    [&net[..], sig_a, client_pub, &crypto::sha256(ab)].concat()
-}
-
-/// Box-stream keys: sha256(sha256(msg4_key) ‖ recipient's long-term key) for each direction,
-/// nonces from the recipient's hello HMAC.
-#[allow(clippy::too_many_arguments)]
-fn outcome(
-    remote: FeedId,
-    msg4_key: &[u8; 32],
-    local_pub: &[u8; 32],
-    remote_pub: &[u8; 32],
-    local_hello_mac: &[u8; 32],
-    remote_hello_mac: &[u8; 32],
-) -> Outcome {
-    let master = crypto::sha256(msg4_key);
-    Outcome {
-        remote,
-        encrypt_key: crypto::sha256_concat(&[&master, remote_pub]),
-        encrypt_nonce: remote_hello_mac[..24].try_into().expect("32 bytes"),
-        decrypt_key: crypto::sha256_concat(&[&master, local_pub]),
-        decrypt_nonce: local_hello_mac[..24].try_into().expect("32 bytes"),
-    }
 }
 
 /// Runs a client and a server against each other in memory; used by tests, benches and the

@@ -3,32 +3,27 @@
 
 use rand_core::CryptoRngCore;
 
-use super::{
-    hello, msg3_signed, msg4_signed, outcome, verify_hello, Action, Handshake, Outcome, Secrets, ShsError,
-    Step,
-};
+use super::steps::{hello, msg4_key, open_client_auth, outcome, server_accept, verify_hello};
+use super::{Action, Handshake, Outcome, ShsError, Step, MSG1_LEN, MSG3_LEN};
 use crate::crypto;
 use crate::identity::{FeedId, Keypair};
 
 /// Decides whether an authenticated client may connect.
 pub type Authorizer = Box<dyn FnMut(&FeedId) -> bool + Send>;
 
+/// What the server knows after msg1.
+#[derive(Clone, Copy)]
+struct AfterHello {
+    client_eph: [u8; 32],
+    client_mac: [u8; 32],
+    ab: [u8; 32],
+}
+
 enum State {
     AwaitHello,
-    SendHello {
-        client_eph: [u8; 32],
-        client_mac: [u8; 32],
-        ab: [u8; 32],
-    },
-    AwaitAuth {
-        client_eph: [u8; 32],
-        client_mac: [u8; 32],
-        ab: [u8; 32],
-    },
-    SendAccept {
-        msg4: Vec<u8>,
-        outcome: Outcome,
-    },
+    SendHello(AfterHello),
+    AwaitAuth(AfterHello),
+    SendAccept(Vec<u8>, Outcome),
     Done(Outcome),
     Failed,
 }
@@ -71,52 +66,22 @@ impl Server {
         Box::new(|_| true)
     }
 
-    fn on_hello(&mut self, msg: &[u8]) -> Result<(), ShsError> {
+    fn on_hello(&self, msg: &[u8]) -> Result<AfterHello, ShsError> {
         let (client_eph, client_mac) = verify_hello(Step::Msg1, &self.net, msg)?;
         let ab = crypto::x25519(&self.eph_sk, &client_eph)
             .map_err(|_| ShsError::LowOrderKey { step: Step::Msg1 })?;
-        self.state = State::SendHello {
+        Ok(AfterHello {
             client_eph,
             client_mac,
             ab,
-        };
-        Ok(())
+        })
     }
 
-    fn on_auth(&mut self, msg: &[u8]) -> Result<(Vec<u8>, Outcome), ShsError> {
+    fn on_auth(&mut self, h: AfterHello, msg: &[u8]) -> Result<(Vec<u8>, Outcome), ShsError> {
         let step = Step::Msg3;
-        let State::AwaitAuth {
-            client_eph,
-            client_mac,
-            ab,
-        } = &self.state
-        else {
-            return Err(ShsError::Unexpected {
-                step,
-                state: "not awaiting msg3",
-            });
-        };
-        if msg.len() != super::MSG3_LEN {
-            return Err(ShsError::BadLength {
-                step,
-                expected: super::MSG3_LEN,
-                got: msg.len(),
-            });
-        }
-        let a_b_long = crypto::x25519(&self.keys.curve25519_secret(), client_eph)
+        let a_b_long = crypto::x25519(&self.keys.curve25519_secret(), &h.client_eph)
             .map_err(|_| ShsError::LowOrderKey { step })?;
-        let secrets = Secrets { ab: *ab, a_b_long };
-        let plain = crypto::secretbox_open(&secrets.msg3_key(&self.net), &[0u8; 24], msg)
-            .map_err(|_| ShsError::BoxOpen { step })?;
-        let sig_a: [u8; 64] = plain[..64].try_into().expect("112 - 16 = 96 bytes");
-        let client_pub: [u8; 32] = plain[64..].try_into().expect("96 bytes");
-        if !crypto::ed25519_verify(
-            &client_pub,
-            &msg3_signed(&self.net, self.keys.public(), ab),
-            &sig_a,
-        ) {
-            return Err(ShsError::BadSignature { step });
-        }
+        let (sig_a, client_pub) = open_client_auth(&self.net, self.keys.public(), &h.ab, &a_b_long, msg)?;
         let client_curve =
             crypto::ed25519_pk_to_curve25519(&client_pub).map_err(|_| ShsError::BadLongTermKey { step })?;
         let client = FeedId(client_pub);
@@ -125,17 +90,9 @@ impl Server {
         }
         let a_long_b =
             crypto::x25519(&self.eph_sk, &client_curve).map_err(|_| ShsError::BadLongTermKey { step })?;
-        let key = secrets.msg4_key(&self.net, &a_long_b);
-        let sig_b = self.keys.sign(&msg4_signed(&self.net, &sig_a, &client_pub, ab));
-        let msg4 = crypto::secretbox_seal(&key, &[0u8; 24], &sig_b);
-        let out = outcome(
-            client,
-            &key,
-            self.keys.public(),
-            &client_pub,
-            &self.hello_mac,
-            client_mac,
-        );
+        let key = msg4_key(&self.net, &h.ab, &a_b_long, &a_long_b);
+        let msg4 = server_accept(&self.net, self.keys.seed(), &key, &sig_a, &client_pub, &h.ab);
+        let out = outcome(client, &key, self.keys.public(), &self.hello_mac, &h.client_mac);
         Ok((msg4, out))
     }
 }
@@ -145,25 +102,17 @@ impl Handshake for Server {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::AwaitHello => {
                 self.state = State::AwaitHello;
-                Action::Receive(super::MSG1_LEN)
+                Action::Receive(MSG1_LEN)
             }
-            State::SendHello {
-                client_eph,
-                client_mac,
-                ab,
-            } => {
-                self.state = State::AwaitAuth {
-                    client_eph,
-                    client_mac,
-                    ab,
-                };
+            State::SendHello(h) => {
+                self.state = State::AwaitAuth(h);
                 Action::Send(hello(&self.net, &self.eph_pk).to_vec())
             }
-            s @ State::AwaitAuth { .. } => {
+            s @ State::AwaitAuth(_) => {
                 self.state = s;
-                Action::Receive(super::MSG3_LEN)
+                Action::Receive(MSG3_LEN)
             }
-            State::SendAccept { msg4, outcome } => {
+            State::SendAccept(msg4, outcome) => {
                 self.state = State::Done(outcome);
                 Action::Send(msg4)
             }
@@ -176,12 +125,13 @@ impl Handshake for Server {
     }
 
     fn receive(&mut self, bytes: &[u8]) -> Result<(), ShsError> {
-        let result = match self.state {
-            State::AwaitHello => self.on_hello(bytes),
-            State::AwaitAuth { .. } => self.on_auth(bytes).map(|(msg4, outcome)| {
-                self.state = State::SendAccept { msg4, outcome };
-            }),
-            State::SendHello { .. } | State::SendAccept { .. } => Err(ShsError::Unexpected {
+        let next = match &self.state {
+            State::AwaitHello => self.on_hello(bytes).map(State::SendHello),
+            State::AwaitAuth(h) => {
+                let h = *h;
+                self.on_auth(h, bytes).map(|(msg4, o)| State::SendAccept(msg4, o))
+            }
+            State::SendHello(_) | State::SendAccept(..) => Err(ShsError::Unexpected {
                 step: Step::Msg3,
                 state: "has a message to send first",
             }),
@@ -192,9 +142,15 @@ impl Handshake for Server {
                 });
             }
         };
-        if result.is_err() {
-            self.state = State::Failed;
+        match next {
+            Ok(s) => {
+                self.state = s;
+                Ok(())
+            }
+            Err(e) => {
+                self.state = State::Failed;
+                Err(e)
+            }
         }
-        result
     }
 }

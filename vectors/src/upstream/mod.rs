@@ -1,0 +1,1 @@
+//! Loaders for upstream vectors, read from the directory named by `SSB_UPSTREAM_VECTORS`.
