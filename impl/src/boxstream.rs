@@ -19,6 +19,8 @@ pub const HEADER_LEN: usize = 34;
 pub enum BoxStreamError {
     #[error("stream ended inside a {0}")]
     Truncated(&'static str),
+    #[error("stream ended on a frame boundary without the goodbye (possible truncation attack)")]
+    NoGoodbye,
     #[error("header box does not open (tampered, reordered, or wrong key/nonce)")]
     HeaderAuth,
     #[error("body box does not open")]
@@ -34,7 +36,7 @@ pub enum BoxStreamError {
 impl BoxStreamError {
     pub fn kind(&self) -> &'static str {
         match self {
-            BoxStreamError::Truncated(_) => "truncated",
+            BoxStreamError::Truncated(_) | BoxStreamError::NoGoodbye => "truncated",
             BoxStreamError::HeaderAuth => "header_auth_failed",
             BoxStreamError::BodyAuth => "body_auth_failed",
             BoxStreamError::BodyTooLong(_) => "body_too_long",
@@ -240,13 +242,14 @@ impl Decrypter {
         Err(e)
     }
 
-    /// Called at the end of the transport: an error if the stream stopped inside a frame.
-    /// Returns whether the goodbye was seen.
-    pub fn finish(&self) -> Result<bool, BoxStreamError> {
+    /// Called at the end of the transport: the stream must have ended with the goodbye. A
+    /// stream that stops without it may have been cut by an attacker, so that is an error too
+    /// ([`BoxStreamError::NoGoodbye`]), as in pull-box-stream.
+    pub fn finish(&self) -> Result<(), BoxStreamError> {
         match self.phase {
             Phase::Failed(e) => Err(e),
-            Phase::Ended => Ok(true),
-            Phase::Header if self.buf.is_empty() => Ok(false),
+            Phase::Ended => Ok(()),
+            Phase::Header if self.buf.is_empty() => Err(BoxStreamError::NoGoodbye),
             Phase::Header => Err(BoxStreamError::Truncated("header")),
             Phase::Body { .. } => Err(BoxStreamError::Truncated("body")),
         }
@@ -291,7 +294,7 @@ mod tests {
             .collect();
         assert_eq!(joined, data);
         assert_eq!(events.last(), Some(&Event::Goodbye));
-        assert_eq!(dec.finish(), Ok(true));
+        assert_eq!(dec.finish(), Ok(()));
         assert_eq!(
             dec.feed(&[0], &mut events),
             Err(BoxStreamError::DataAfterGoodbye(1))
@@ -304,6 +307,7 @@ mod tests {
         let mut wire = Vec::new();
         enc.encrypt(b"hello", &mut wire);
         let mut events = Vec::new();
+        assert_eq!(dec.finish(), Err(BoxStreamError::NoGoodbye));
         dec.feed(&wire[..20], &mut events).unwrap();
         assert_eq!(dec.finish(), Err(BoxStreamError::Truncated("header")));
         dec.feed(&wire[20..36], &mut events).unwrap();

@@ -95,8 +95,8 @@ where
 }
 
 /// An authenticated, encrypted duplex stream. Writes are encrypted (bodies ≤ 4096 bytes);
-/// `shutdown` sends the goodbye; reads end (0 bytes) after the peer's goodbye, and a stream cut
-/// inside a frame or a tampered frame reads as an `InvalidData` / `UnexpectedEof` error.
+/// `shutdown` sends the goodbye; reads end (0 bytes) after the peer's goodbye. A transport that
+/// closes without the goodbye reads as `UnexpectedEof`, a tampered frame as `InvalidData`.
 pub struct BoxStream<S> {
     io: S,
     peer: FeedId,
@@ -115,7 +115,7 @@ pub struct BoxStream<S> {
 
 fn invalid(e: BoxStreamError) -> io::Error {
     let kind = match e {
-        BoxStreamError::Truncated(_) => io::ErrorKind::UnexpectedEof,
+        BoxStreamError::Truncated(_) | BoxStreamError::NoGoodbye => io::ErrorKind::UnexpectedEof,
         _ => io::ErrorKind::InvalidData,
     };
     io::Error::new(kind, e)
@@ -225,8 +225,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for BoxStream<S> {
             let got = rb.filled().len();
             if got == 0 {
                 this.eof = true;
-                // A close on a frame boundary without goodbye reads as end of stream; a close
-                // inside a frame is an error.
+                // Only the goodbye ends a box-stream; a close without it is a truncation.
                 this.dec.finish().map_err(invalid)?;
                 return Poll::Ready(Ok(()));
             }

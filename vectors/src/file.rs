@@ -68,10 +68,16 @@ impl VectorFile {
     /// Reads and checks a vector file.
     pub fn load(path: &Path) -> Result<Self, FileError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: p.clone(), source })?;
-        let file: VectorFile =
-            serde_json::from_str(&text).map_err(|source| FileError::Json { path: p.clone(), source })?;
-        file.check().map_err(|problem| FileError::Invalid { path: p, problem })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let file: VectorFile = serde_json::from_str(&text).map_err(|source| FileError::Json {
+            path: p.clone(),
+            source,
+        })?;
+        file.check()
+            .map_err(|problem| FileError::Invalid { path: p, problem })?;
         Ok(file)
     }
 
@@ -90,7 +96,10 @@ impl VectorFile {
             }
             for f in &c.flags {
                 if !self.notes.contains_key(f) {
-                    return Err(format!("case {} uses flag {f}, which notes does not explain", c.id));
+                    return Err(format!(
+                        "case {} uses flag {f}, which notes does not explain",
+                        c.id
+                    ));
                 }
                 used.insert(f.as_str());
             }
@@ -114,6 +123,10 @@ impl VectorFile {
 pub fn upstream_dir() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("SSB_UPSTREAM_VECTORS")?;
     let path = std::path::PathBuf::from(dir);
-    assert!(path.is_dir(), "SSB_UPSTREAM_VECTORS={} is not a directory", path.display());
+    assert!(
+        path.is_dir(),
+        "SSB_UPSTREAM_VECTORS={} is not a directory",
+        path.display()
+    );
     Some(path)
 }

@@ -12,6 +12,7 @@
 //! msg4 = secretbox(sha256(K‖ab‖aB‖Ab), 0, sign_B(K‖sig_A‖A‖sha256(ab))).
 
 mod client;
+pub mod replay;
 mod server;
 pub mod steps;
 

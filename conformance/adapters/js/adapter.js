@@ -1,0 +1,404 @@
+#!/usr/bin/env node
+'use strict'
+// ssb-harness adapter over the JavaScript reference packages.
+//
+// Protocol: conformance/ADAPTER.md (one JSON request per line on stdin, one JSON
+// response per line on stdout, in order). Logs go to stderr only.
+//
+// The cryptography is done by the reference packages themselves:
+//   - SHS v1: the step functions of secret-handshake/crypto.js, driven in the same
+//     order as secret-handshake/protocol.js drives them; box-stream keys come from
+//     its `clean` step and the nonces are taken from the app MACs exactly as
+//     protocol.js's `secure` does.
+//   - box-stream: pull-box-stream's createBoxStream / createUnboxStream.
+// The only thing this file computes itself is the ephemeral key pair, because the
+// harness gives the raw curve25519 scalar while secret-handshake derives it from a
+// random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
+// secret-handshake uses), and app_mac = crypto_auth(kx_pk, network_key) like
+// crypto.initialize does.
+
+const path = require('path')
+const readline = require('readline')
+
+const sodium = require('chloride')
+const shs = require('secret-handshake/crypto')
+const boxes = require('pull-box-stream')
+const pull = require('pull-stream')
+
+// ---------------------------------------------------------------------------
+// versions / backend
+
+function pkgVersion (name) {
+  try {
+    // resolve from this folder so nested copies are not picked by accident
+    const p = require.resolve(name + '/package.json', { paths: [__dirname] })
+    return require(p).version
+  } catch (e) {
+    // packages with an `exports` map hide package.json from require.resolve
+    try {
+      const file = path.join(__dirname, 'node_modules', name, 'package.json')
+      return JSON.parse(require('fs').readFileSync(file, 'utf8')).version
+    } catch (e2) {
+      return 'unknown'
+    }
+  }
+}
+
+// chloride picks sodium-native when it loads and silently falls back to the
+// libsodium-wrappers based `sodium-browserify` otherwise. Tell which one it took.
+function sodiumBackend () {
+  const loaded = Object.keys(require.cache)
+  if (loaded.some(k => k.includes(path.sep + 'sodium-native' + path.sep))) {
+    return 'sodium-native@' + pkgVersion('sodium-native')
+  }
+  if (loaded.some(k => k.includes(path.sep + 'sodium-browserify' + path.sep))) {
+    return 'sodium-browserify@' + pkgVersion('sodium-browserify') +
+      ' (libsodium-wrappers@' + pkgVersion('libsodium-wrappers') + ')'
+  }
+  return 'unknown'
+}
+
+function versionString () {
+  return [
+    'secret-handshake@' + pkgVersion('secret-handshake'),
+    'pull-box-stream@' + pkgVersion('pull-box-stream'),
+    'chloride@' + pkgVersion('chloride'),
+    sodiumBackend()
+  ].join(' ')
+}
+
+// ---------------------------------------------------------------------------
+// errors
+
+class OpError extends Error {
+  constructor (kind, message) {
+    super(message || kind)
+    this.kind = kind
+  }
+}
+
+function invalid (message) { return new OpError('invalid_args', message) }
+
+function describe (err) {
+  if (err == null) return 'no detail'
+  if (err instanceof Error) return err.message
+  return String(err)
+}
+
+// ---------------------------------------------------------------------------
+// argument parsing
+
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/
+
+function isObject (v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function hexArg (args, name, length) {
+  if (!(name in args)) throw invalid('missing argument `' + name + '`')
+  return hexValue(args[name], name, length)
+}
+
+function hexValue (v, name, length) {
+  if (typeof v !== 'string' || !HEX_RE.test(v)) {
+    throw invalid('`' + name + '` must be a hex string')
+  }
+  const buf = Buffer.from(v, 'hex')
+  if (length != null && buf.length !== length) {
+    throw invalid('`' + name + '` must be ' + length + ' bytes, got ' + buf.length)
+  }
+  return buf
+}
+
+function boolArg (args, name) {
+  if (typeof args[name] !== 'boolean') throw invalid('`' + name + '` must be a boolean')
+  return args[name]
+}
+
+function incomingArg (args, index, what) {
+  const inc = args.incoming
+  if (!Array.isArray(inc)) throw invalid('`incoming` must be a list of hex strings')
+  if (index >= inc.length) throw invalid('`incoming` has no ' + what + ' (index ' + index + ')')
+  return hexValue(inc[index], 'incoming[' + index + '] (' + what + ')')
+}
+
+function hex (buf) { return Buffer.from(buf).toString('hex') }
+
+// ---------------------------------------------------------------------------
+// SHS v1
+
+const BASEPOINT = Buffer.alloc(32); BASEPOINT[0] = 9
+
+// Run one step function; a `null` result or a throw (wrong length assert,
+// sodium refusing a low-order point, unconvertible key, ...) is the rejection
+// of the message being processed.
+function step (kind, what, fn) {
+  let result
+  try {
+    result = fn()
+  } catch (err) {
+    throw new OpError(kind, what + ' threw: ' + describe(err))
+  }
+  if (!result) throw new OpError(kind, what + ' returned null')
+  return result
+}
+
+// Build the initial handshake state the way secret-handshake/protocol.js does
+// (crypto.initialize), then put the given ephemeral scalar in place of the one
+// initialize derived from its random seed.
+function initialState (networkKey, longtermSeed, ephemeral, remote) {
+  const local = sodium.crypto_sign_seed_keypair(longtermSeed)
+  const state = shs.initialize({
+    app_key: networkKey,
+    local: local,
+    remote: remote,
+    random: Buffer.alloc(32) // placeholder seed; its kx pair is replaced below
+  })
+  const kxSk = Buffer.from(ephemeral)
+  const kxPk = sodium.crypto_scalarmult(kxSk, BASEPOINT)
+  state.local.kx_sk = kxSk
+  state.local.kx_pk = kxPk
+  state.local.app_mac = sodium.crypto_auth(kxPk, networkKey)
+  return state
+}
+
+// What box-stream needs, as protocol.js's `secure` hands it to the streams.
+function outcome (state) {
+  const encryptNonce = state.remote.app_mac.slice(0, 24)
+  const decryptNonce = state.local.app_mac.slice(0, 24)
+  state = shs.clean(state)
+  return {
+    remote_public: hex(state.remote.publicKey),
+    encrypt_key: hex(state.encryptKey),
+    encrypt_nonce: hex(encryptNonce),
+    decrypt_key: hex(state.decryptKey),
+    decrypt_nonce: hex(decryptNonce)
+  }
+}
+
+// The two roles, written once against a tiny I/O interface so that the same code
+// serves the `shs.*` ops (messages from `incoming`) and shs1-exe.js (messages
+// from stdin, for the shs1-test suite):
+//   io.read(index, name) -> Promise<Buffer>   the peer's next message
+//   io.write(buffer)                          our next message
+// Both throw OpError; a rejected message throws before anything more is written.
+
+async function clientHandshake (p, io) {
+  let state = initialState(p.networkKey, p.seed, p.ephemeral, { publicKey: p.serverPublic })
+  io.write(shs.createChallenge(state)) // msg1
+
+  const msg2 = await io.read(0, 'msg2')
+  state = step('msg2_rejected', 'clientVerifyChallenge',
+    () => shs.clientVerifyChallenge(state, msg2))
+  io.write(shs.clientCreateAuth(state)) // msg3
+
+  const msg4 = await io.read(1, 'msg4')
+  state = step('msg4_rejected', 'clientVerifyAccept',
+    () => shs.clientVerifyAccept(state, msg4))
+  return outcome(state)
+}
+
+async function serverHandshake (p, io) {
+  let state = initialState(p.networkKey, p.seed, p.ephemeral, undefined)
+
+  const msg1 = await io.read(0, 'msg1')
+  state = step('msg1_rejected', 'verifyChallenge',
+    () => shs.verifyChallenge(state, msg1))
+  io.write(shs.createChallenge(state)) // msg2
+
+  const msg3 = await io.read(1, 'msg3')
+  state = step('msg3_rejected', 'serverVerifyAuth',
+    () => shs.serverVerifyAuth(state, msg3))
+
+  // protocol.js asks its `authorize` hook here, with the client's key.
+  if (!p.accept(state.remote.publicKey)) {
+    throw new OpError('client_refused',
+      'authorize hook refused ' + hex(state.remote.publicKey))
+  }
+  io.write(shs.serverCreateAccept(state)) // msg4
+  return outcome(state)
+}
+
+// io over the `incoming` list of a request, collecting what we write.
+function listIO (args) {
+  if (!Array.isArray(args.incoming)) throw invalid('`incoming` must be a list of hex strings')
+  const written = []
+  return {
+    written,
+    read: async (index, name) => incomingArg(args, index, name),
+    write: buf => { written.push(hex(buf)) }
+  }
+}
+
+async function shsClient (args) {
+  const p = {
+    networkKey: hexArg(args, 'network_key', 32),
+    seed: hexArg(args, 'client_seed', 32),
+    ephemeral: hexArg(args, 'client_ephemeral', 32),
+    serverPublic: hexArg(args, 'server_public', 32)
+  }
+  const io = listIO(args)
+  const result = await clientHandshake(p, io)
+  return { msg1: io.written[0], msg3: io.written[1], outcome: result }
+}
+
+async function shsServer (args) {
+  const acceptClient = boolArg(args, 'accept_client')
+  const p = {
+    networkKey: hexArg(args, 'network_key', 32),
+    seed: hexArg(args, 'server_seed', 32),
+    ephemeral: hexArg(args, 'server_ephemeral', 32),
+    accept: () => acceptClient
+  }
+  const io = listIO(args)
+  const result = await serverHandshake(p, io)
+  return { msg2: io.written[0], msg4: io.written[1], outcome: result }
+}
+
+// ---------------------------------------------------------------------------
+// box-stream
+
+// A source that yields `items`, then ends with `end` (true = normal end,
+// an Error = the source failed).
+// With `async`, each item is delivered on a later turn of the event loop, as a
+// socket would (used by the self test to feed many small chunks).
+function valuesThen (items, end, async) {
+  let i = 0
+  return function (abort, cb) {
+    if (abort) return cb(abort)
+    const answer = i < items.length ? () => cb(null, items[i++]) : () => cb(end)
+    if (async) setImmediate(answer)
+    else answer()
+  }
+}
+
+// Drain `source`, resolving {items, end} where end is `true` for a normal end
+// or the error the stream ended with.
+function drainAll (source) {
+  return new Promise(resolve => {
+    const items = []
+    pull(source, pull.drain(
+      data => { items.push(data) },
+      end => resolve({ items, end: end == null ? true : end })
+    ))
+  })
+}
+
+const NO_GOODBYE = new Error('adapter: closing without goodbye')
+
+async function boxEncrypt (args) {
+  const key = hexArg(args, 'key', 32)
+  const nonce = hexArg(args, 'nonce', 24)
+  if (!Array.isArray(args.writes)) throw invalid('`writes` must be a list of hex strings')
+  const writes = args.writes.map((w, i) => hexValue(w, 'writes[' + i + ']'))
+  const goodbye = boolArg(args, 'goodbye')
+
+  // pull-box-stream emits the goodbye when its source ends normally. When its
+  // source ends with an error it closes without one: that is how "no goodbye"
+  // is produced (everything written before is still emitted first).
+  const source = valuesThen(writes, goodbye ? true : NO_GOODBYE)
+  const { items, end } = await drainAll(pull(source, boxes.createBoxStream(key, nonce)))
+  if (end !== true && end !== NO_GOODBYE) {
+    throw new OpError('internal', 'box stream failed: ' + describe(end))
+  }
+  return { output: hex(Buffer.concat(items)) }
+}
+
+// Map what pull-box-stream's unbox stream ends with to ADAPTER.md's kinds.
+function unboxErrorKind (err) {
+  const msg = describe(err)
+  if (msg === 'invalid header') return 'header_auth_failed'
+  if (msg === 'invalid packet') return 'body_auth_failed'
+  // pull-reader: the source ended before `wanted` bytes were there (this is
+  // also what happens at a frame boundary: "stream ended with:0 but wanted:34").
+  if (/^stream ended with:\d+ but wanted:\d+$/.test(msg)) return 'truncated'
+  if (msg === 'unexpected hangup') return 'truncated'
+  return 'internal'
+}
+
+// Decrypt `chunks` (a list of buffers fed as consecutive reads) with one unbox
+// stream. Exposed for the self test, which checks that chunking doesn't matter.
+async function unboxChunks (key, nonce, chunks, async) {
+  const { items, end } = await drainAll(pull(
+    valuesThen(chunks, true, async),
+    boxes.createUnboxStream(key, nonce)
+  ))
+  // The unbox stream ends normally only after it has read the goodbye header.
+  if (end === true) return { bodies: items.map(hex) }
+  const kind = unboxErrorKind(end)
+  throw new OpError(kind, 'pull-box-stream: ' + describe(end) +
+    ' (after ' + items.length + ' bodies)')
+}
+
+async function boxDecrypt (args) {
+  const key = hexArg(args, 'key', 32)
+  const nonce = hexArg(args, 'nonce', 24)
+  const input = hexArg(args, 'input')
+  return unboxChunks(key, nonce, input.length ? [input] : [])
+}
+
+// ---------------------------------------------------------------------------
+// dispatch
+
+const OPS = {
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream'] }),
+  'shs.client': shsClient,
+  'shs.server': shsServer,
+  'boxstream.encrypt': boxEncrypt,
+  'boxstream.decrypt': boxDecrypt
+}
+
+async function handle (req) {
+  if (!isObject(req)) {
+    return { id: null, error: { kind: 'invalid_args', message: 'request is not a JSON object' } }
+  }
+  const id = req.id === undefined ? null : req.id
+  try {
+    if (typeof req.op !== 'string') throw invalid('missing `op`')
+    const fn = Object.prototype.hasOwnProperty.call(OPS, req.op) ? OPS[req.op] : null
+    if (!fn) throw new OpError('unsupported', 'op `' + req.op + '` is not implemented by ssb-js')
+    const args = req.args === undefined ? {} : req.args
+    if (!isObject(args)) throw invalid('`args` must be an object')
+    const ok = await fn(args)
+    return { id, ok }
+  } catch (err) {
+    if (err instanceof OpError) return { id, error: { kind: err.kind, message: err.message } }
+    process.stderr.write('ssb-js adapter: internal error on ' + JSON.stringify(req.op) + ': ' +
+      (err && err.stack ? err.stack : String(err)) + '\n')
+    return { id, error: { kind: 'internal', message: describe(err) } }
+  }
+}
+
+async function handleLine (line) {
+  let req
+  try {
+    req = JSON.parse(line)
+  } catch (err) {
+    return { id: null, error: { kind: 'invalid_args', message: 'request is not JSON: ' + err.message } }
+  }
+  return handle(req)
+}
+
+function main () {
+  // the harness went away: nothing left to answer
+  process.stdout.on('error', err => {
+    process.stderr.write('ssb-js adapter: stdout: ' + err.message + '\n')
+    process.exit(0)
+  })
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false })
+  let chain = Promise.resolve()
+  rl.on('line', line => {
+    if (line.trim() === '') return
+    chain = chain
+      .then(() => handleLine(line))
+      .then(resp => { process.stdout.write(JSON.stringify(resp) + '\n') })
+  })
+  rl.on('close', () => {
+    chain.then(() => { process.exitCode = 0 })
+  })
+  process.stderr.write('ssb-js adapter ready: ' + versionString() + '\n')
+}
+
+module.exports = { handle, unboxChunks, clientHandshake, serverHandshake, versionString, sodiumBackend, OpError }
+
+if (require.main === module) main()

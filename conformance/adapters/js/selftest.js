@@ -1,0 +1,487 @@
+#!/usr/bin/env node
+'use strict'
+// Self test of adapter.js. Run: `node selftest.js` (or `npm run selftest`).
+//
+// 1. Records a real handshake + box-stream session between secret-handshake's own
+//    network client and server (createClient/createServer over an in-memory pipe),
+//    with chloride's randombytes made deterministic so the ephemeral scalars are
+//    known. Then asks the adapter (spawned as a child, spoken to over the
+//    ADAPTER.md protocol) to play each role against the recorded peer messages and
+//    checks it reproduces the recorded messages and keys byte for byte.
+// 2. Cross-checks msg1 against an independent computation with node's crypto
+//    (X25519 + HMAC-SHA512 truncated to 32 bytes).
+// 3. Negative handshake cases and box-stream cases, including probes of where
+//    pull-box-stream differs from ADAPTER.md (see DEVIATIONS.md).
+// Ends with the line "N passed, N failed"; exits non-zero on any failure.
+
+const assert = require('assert')
+const path = require('path')
+const crypto = require('crypto')
+const { spawn } = require('child_process')
+const readline = require('readline')
+
+const sodium = require('chloride')
+const pull = require('pull-stream')
+const shsNet = require('secret-handshake')
+const { unboxChunks } = require('./adapter')
+
+const MAIN_NET = Buffer.from('d4a1cb88a66f02f8db635ce26441cc5dac1b08420ceaac230839b755845a9ffb', 'hex')
+const hex = b => Buffer.from(b).toString('hex')
+const unhex = h => Buffer.from(h, 'hex')
+
+// ---------------------------------------------------------------------------
+// tiny test runner
+
+let passed = 0; let failed = 0
+const verbose = process.argv.includes('-v')
+async function test (name, fn) {
+  try {
+    await fn()
+    passed++
+    console.log('ok   ' + name)
+  } catch (err) {
+    failed++
+    console.log('FAIL ' + name + '\n     ' + String(err && err.stack || err).split('\n').join('\n     '))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// adapter child process
+
+function startAdapter () {
+  const child = spawn(process.execPath, [path.join(__dirname, 'adapter.js')], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  })
+  const rl = readline.createInterface({ input: child.stdout })
+  const waiting = []
+  const lines = []
+  rl.on('line', line => {
+    if (waiting.length) waiting.shift()(line)
+    else lines.push(line)
+  })
+  let nextId = 1
+  function nextLine () {
+    if (lines.length) return Promise.resolve(lines.shift())
+    return new Promise(resolve => waiting.push(resolve))
+  }
+  async function raw (line) {
+    child.stdin.write(line + '\n')
+    const resp = await nextLine()
+    if (verbose) console.log('  > ' + line.slice(0, 300) + '\n  < ' + resp.slice(0, 300))
+    return resp
+  }
+  async function call (op, args) {
+    const id = nextId++
+    const line = await raw(JSON.stringify({ id, op, args }))
+    assert.ok(!line.includes('\n'))
+    const resp = JSON.parse(line)
+    assert.strictEqual(resp.id, id, 'response id')
+    return resp
+  }
+  function close () {
+    return new Promise(resolve => {
+      child.on('exit', code => resolve(code))
+      child.stdin.end()
+    })
+  }
+  return { call, raw, close }
+}
+
+function ok (resp) {
+  if (!resp.ok) throw new Error('expected ok, got ' + JSON.stringify(resp))
+  return resp.ok
+}
+function errKind (resp) {
+  if (!resp.error) throw new Error('expected error, got ' + JSON.stringify(resp).slice(0, 400))
+  return resp.error.kind
+}
+
+// ---------------------------------------------------------------------------
+// recording a real session between secret-handshake's network client and server
+
+// A one-way in-memory pipe that records every chunk that passes.
+function pipe (record) {
+  const buffer = []; let ended = null; let waiting = null
+  function deliver () {
+    if (!waiting) return
+    if (buffer.length) { const w = waiting; waiting = null; w(null, buffer.shift()) } else if (ended) { const w = waiting; waiting = null; w(ended) }
+  }
+  return {
+    source (abort, cb) {
+      if (abort) { ended = abort; return cb(abort) }
+      waiting = cb; deliver()
+    },
+    sink (read) {
+      read(null, function next (end, data) {
+        if (end) { ended = end; return deliver() }
+        record.push(Buffer.from(data)); buffer.push(data); deliver()
+        setImmediate(() => read(null, next))
+      })
+    }
+  }
+}
+
+// Deterministic randombytes while `fn` sets up the handshake streams; returns the
+// ephemeral curve25519 scalars secret-handshake derives from those bytes.
+function recordSession ({ netKey, clientSeed, serverSeed, clientWrites }) {
+  return new Promise((resolve, reject) => {
+    const clientKeys = sodium.crypto_sign_seed_keypair(clientSeed)
+    const serverKeys = sodium.crypto_sign_seed_keypair(serverSeed)
+    const randoms = []
+    const realRandom = sodium.randombytes
+    sodium.randombytes = function (buf) {
+      const r = crypto.createHash('sha256').update('selftest random ' + randoms.length).digest()
+      r.copy(buf)
+      randoms.push(Buffer.from(r))
+    }
+    const c2s = []; const s2c = []
+    const a = pipe(c2s); const b = pipe(s2c)
+    const result = {}
+    let pending = 2
+    const done = () => { if (--pending === 0) resolve(result) }
+
+    const server = shsNet.createServer(serverKeys, (pub, cb) => cb(null, true), netKey)(function (err, stream) {
+      if (err) return reject(err)
+      result.server = stream.crypto
+      result.serverRemote = stream.remote
+      pull(pull.values([]), stream.sink) // the server says goodbye at once
+      pull(stream.source, pull.collect((err, bodies) => {
+        if (err) return reject(err)
+        result.serverReceived = bodies
+        done()
+      }))
+    })
+    const client = shsNet.createClient(clientKeys, netKey)(serverKeys.publicKey, function (err, stream) {
+      if (err) return reject(err)
+      result.client = stream.crypto
+      result.clientRemote = stream.remote
+      pull(pull.values(clientWrites), stream.sink)
+      pull(stream.source, pull.collect((err, bodies) => {
+        if (err) return reject(err)
+        result.clientReceived = bodies
+        done()
+      }))
+    })
+    sodium.randombytes = realRandom
+    // ephemeral scalar exactly as secret-handshake's initialize derives it
+    const eph = seed => sodium.crypto_sign_ed25519_sk_to_curve25519(sodium.crypto_sign_seed_keypair(seed).secretKey)
+    // createServer's stream is made first above, so it drew the first bytes
+    assert.strictEqual(randoms.length, 2)
+    result.serverEphemeral = eph(randoms[0])
+    result.clientEphemeral = eph(randoms[1])
+    result.c2s = c2s; result.s2c = s2c
+    result.clientKeys = clientKeys; result.serverKeys = serverKeys
+
+    pull(client.source, a.sink); pull(a.source, server.sink)
+    pull(server.source, b.sink); pull(b.source, client.sink)
+  })
+}
+
+// ---------------------------------------------------------------------------
+// independent references with node's crypto
+
+function x25519Public (scalar) {
+  const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), scalar])
+  const priv = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+  return crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32)
+}
+function hmac512256 (key, data) {
+  return crypto.createHmac('sha512', key).update(data).digest().subarray(0, 32)
+}
+function challenge (netKey, scalar) {
+  const pk = x25519Public(scalar)
+  return Buffer.concat([hmac512256(netKey, pk), pk])
+}
+
+// box-stream frames made by hand (with the same sodium), for cases an encrypter
+// never produces.
+function incr (nonce) {
+  const n = Buffer.from(nonce)
+  for (let i = n.length - 1; i >= 0; i--) { n[i] = (n[i] + 1) & 0xff; if (n[i] !== 0) break }
+  return n
+}
+function handFrame (key, nonce, body, announcedLength) {
+  const boxed = sodium.crypto_secretbox_easy(body, incr(nonce), key)
+  const head = Buffer.alloc(18)
+  head.writeUInt16BE(announcedLength == null ? body.length : announcedLength, 0)
+  boxed.copy(head, 2, 0, 16)
+  return { bytes: Buffer.concat([sodium.crypto_secretbox_easy(head, nonce, key), boxed.subarray(16)]), next: incr(incr(nonce)) }
+}
+function handGoodbye (key, nonce) {
+  return sodium.crypto_secretbox_easy(Buffer.alloc(18), nonce, key)
+}
+
+// ---------------------------------------------------------------------------
+
+async function main () {
+  const A = startAdapter()
+  const netKey = MAIN_NET
+  const clientSeed = crypto.createHash('sha256').update('client seed').digest()
+  const serverSeed = crypto.createHash('sha256').update('server seed').digest()
+  const clientWrites = [Buffer.from('hello box-stream'), crypto.randomBytes(5000), Buffer.alloc(0), Buffer.from('last')]
+
+  const rec = await recordSession({ netKey, clientSeed, serverSeed, clientWrites })
+  const c2s = Buffer.concat(rec.c2s); const s2c = Buffer.concat(rec.s2c)
+  const msg1 = c2s.subarray(0, 64); const msg3 = c2s.subarray(64, 176); const c2sBox = c2s.subarray(176)
+  const msg2 = s2c.subarray(0, 64); const msg4 = s2c.subarray(64, 144); const s2cBox = s2c.subarray(144)
+
+  const serverArgs = (over) => Object.assign({
+    network_key: hex(netKey),
+    server_seed: hex(serverSeed),
+    server_ephemeral: hex(rec.serverEphemeral),
+    accept_client: true,
+    incoming: [hex(msg1), hex(msg3)]
+  }, over)
+  const clientArgs = (over) => Object.assign({
+    network_key: hex(netKey),
+    client_seed: hex(clientSeed),
+    client_ephemeral: hex(rec.clientEphemeral),
+    server_public: hex(rec.serverKeys.publicKey),
+    incoming: [hex(msg2), hex(msg4)]
+  }, over)
+  const expectOutcome = (c, remote) => ({
+    remote_public: hex(remote),
+    encrypt_key: hex(c.encryptKey),
+    encrypt_nonce: hex(c.encryptNonce),
+    decrypt_key: hex(c.decryptKey),
+    decrypt_nonce: hex(c.decryptNonce)
+  })
+
+  await test('capabilities', async () => {
+    const caps = ok(await A.call('capabilities', {}))
+    assert.strictEqual(caps.name, 'ssb-js')
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream'])
+    assert.match(caps.version, /secret-handshake@1\.1\.21/)
+    console.log('     version: ' + caps.version)
+  })
+
+  await test('recorded session has the documented sizes', () => {
+    assert.strictEqual(c2s.length, 64 + 112 + (34 + 16) + (34 + 4096) + (34 + 904) + (34 + 4) + 34)
+    assert.strictEqual(s2c.length, 64 + 80 + 34)
+    assert.deepStrictEqual(Buffer.concat(rec.serverReceived), Buffer.concat(clientWrites))
+    assert.deepStrictEqual(rec.clientReceived, [])
+  })
+
+  await test('msg1 = HMAC-SHA512-256(net, eph_pk) || eph_pk (node crypto cross-check)', () => {
+    assert.deepStrictEqual(msg1, challenge(netKey, rec.clientEphemeral))
+    assert.deepStrictEqual(msg2, challenge(netKey, rec.serverEphemeral))
+  })
+
+  let cOut, sOut
+  await test('shs.server reproduces the real server (msg2, msg4, keys)', async () => {
+    const r = ok(await A.call('shs.server', serverArgs()))
+    assert.strictEqual(r.msg2, hex(msg2))
+    assert.strictEqual(r.msg4, hex(msg4))
+    assert.deepStrictEqual(r.outcome, expectOutcome(rec.server, rec.clientKeys.publicKey))
+    sOut = r.outcome
+  })
+
+  await test('shs.client reproduces the real client (msg1, msg3, keys)', async () => {
+    const r = ok(await A.call('shs.client', clientArgs()))
+    assert.strictEqual(r.msg1, hex(msg1))
+    assert.strictEqual(r.msg3, hex(msg3))
+    assert.deepStrictEqual(r.outcome, expectOutcome(rec.client, rec.serverKeys.publicKey))
+    cOut = r.outcome
+  })
+
+  await test('client and server outcomes agree', () => {
+    assert.strictEqual(cOut.encrypt_key, sOut.decrypt_key)
+    assert.strictEqual(cOut.encrypt_nonce, sOut.decrypt_nonce)
+    assert.strictEqual(cOut.decrypt_key, sOut.encrypt_key)
+    assert.strictEqual(cOut.decrypt_nonce, sOut.encrypt_nonce)
+    assert.strictEqual(cOut.remote_public, hex(rec.serverKeys.publicKey))
+    assert.strictEqual(sOut.remote_public, hex(rec.clientKeys.publicKey))
+  })
+
+  await test('unclamped ephemeral scalar gives the same handshake (X25519 clamps)', async () => {
+    const un = Buffer.from(rec.clientEphemeral); un[0] |= 7; un[31] |= 0x80
+    assert.notDeepStrictEqual(un, rec.clientEphemeral)
+    const r = ok(await A.call('shs.client', clientArgs({ client_ephemeral: hex(un) })))
+    assert.strictEqual(r.msg1, hex(msg1)); assert.strictEqual(r.msg3, hex(msg3))
+  })
+
+  await test('full loop with fresh random keys: client <-> server through the adapter', async () => {
+    // msg1/msg2 need no peer input; msg3/msg4 are taken from the other role's answers.
+    const net = crypto.randomBytes(32)
+    const cs = crypto.randomBytes(32); const ss = crypto.randomBytes(32)
+    const ce = crypto.randomBytes(32); const se = crypto.randomBytes(32)
+    const spub = sodium.crypto_sign_seed_keypair(ss).publicKey
+    const m1 = challenge(net, ce); const m2 = challenge(net, se)
+    const base = { network_key: hex(net), client_seed: hex(cs), client_ephemeral: hex(ce), server_public: hex(spub) }
+    const bad = await A.call('shs.server', { network_key: hex(net), server_seed: hex(ss), server_ephemeral: hex(se), accept_client: true, incoming: [hex(m1), hex(Buffer.alloc(112))] })
+    assert.strictEqual(errKind(bad), 'msg3_rejected')
+    // The adapter returns the client's msg3 only together with a valid msg4,
+    // which needs msg3: break the cycle by making msg3 with secret-handshake's
+    // step functions (ephemeral pair from node's X25519, not from sodium).
+    const shs = require('secret-handshake/crypto')
+    let st = shs.initialize({ app_key: net, local: sodium.crypto_sign_seed_keypair(cs), remote: { publicKey: spub }, random: Buffer.alloc(32) })
+    st.local.kx_sk = Buffer.from(ce); st.local.kx_pk = x25519Public(ce); st.local.app_mac = hmac512256(net, st.local.kx_pk)
+    st = shs.clientVerifyChallenge(st, m2)
+    const m3 = shs.clientCreateAuth(st)
+    const s = ok(await A.call('shs.server', { network_key: hex(net), server_seed: hex(ss), server_ephemeral: hex(se), accept_client: true, incoming: [hex(m1), hex(m3)] }))
+    assert.strictEqual(s.msg2, hex(m2))
+    const c = ok(await A.call('shs.client', Object.assign(base, { incoming: [s.msg2, s.msg4] })))
+    assert.strictEqual(c.msg1, hex(m1)); assert.strictEqual(c.msg3, hex(m3))
+    assert.strictEqual(c.outcome.encrypt_key, s.outcome.decrypt_key)
+    assert.strictEqual(c.outcome.decrypt_key, s.outcome.encrypt_key)
+    assert.strictEqual(c.outcome.encrypt_nonce, s.outcome.decrypt_nonce)
+    assert.strictEqual(c.outcome.decrypt_nonce, s.outcome.encrypt_nonce)
+    assert.strictEqual(Buffer.from(s.msg4, 'hex').length, 80)
+    assert.strictEqual(Buffer.from(c.msg3, 'hex').length, 112)
+  })
+
+  // --- shs errors
+  const flip = (b, i) => { const c = Buffer.from(b); c[i] ^= 1; return c }
+  const shsErrors = [
+    ['server: msg1 bad hmac', 'shs.server', serverArgs({ incoming: [hex(flip(msg1, 0)), hex(msg3)] }), 'msg1_rejected'],
+    ['server: msg1 63 bytes', 'shs.server', serverArgs({ incoming: [hex(msg1.subarray(0, 63)), hex(msg3)] }), 'msg1_rejected'],
+    ['server: msg1 wrong network', 'shs.server', serverArgs({ network_key: hex(crypto.randomBytes(32)) }), 'msg1_rejected'],
+    ['server: msg1 low-order eph key with valid hmac', 'shs.server', serverArgs({ incoming: [hex(Buffer.concat([hmac512256(netKey, Buffer.alloc(32)), Buffer.alloc(32)])), hex(msg3)] }), 'msg1_rejected'],
+    ['server: msg3 tampered', 'shs.server', serverArgs({ incoming: [hex(msg1), hex(flip(msg3, 50))] }), 'msg3_rejected'],
+    ['server: msg3 111 bytes', 'shs.server', serverArgs({ incoming: [hex(msg1), hex(msg3.subarray(0, 111))] }), 'msg3_rejected'],
+    ['server: other server key', 'shs.server', serverArgs({ server_seed: hex(crypto.randomBytes(32)) }), 'msg3_rejected'],
+    ['server: other server ephemeral (replay)', 'shs.server', serverArgs({ server_ephemeral: hex(crypto.randomBytes(32)) }), 'msg3_rejected'],
+    ['server: hook refuses', 'shs.server', serverArgs({ accept_client: false }), 'client_refused'],
+    ['server: refused but msg3 bad -> msg3_rejected', 'shs.server', serverArgs({ accept_client: false, incoming: [hex(msg1), hex(flip(msg3, 0))] }), 'msg3_rejected'],
+    ['client: msg2 bad hmac', 'shs.client', clientArgs({ incoming: [hex(flip(msg2, 5)), hex(msg4)] }), 'msg2_rejected'],
+    ['client: msg2 65 bytes', 'shs.client', clientArgs({ incoming: [hex(Buffer.concat([msg2, Buffer.alloc(1)])), hex(msg4)] }), 'msg2_rejected'],
+    ['client: msg2 low-order eph key', 'shs.client', clientArgs({ incoming: [hex(Buffer.concat([hmac512256(netKey, Buffer.alloc(32)), Buffer.alloc(32)])), hex(msg4)] }), 'msg2_rejected'],
+    ['client: msg4 tampered', 'shs.client', clientArgs({ incoming: [hex(msg2), hex(flip(msg4, 79))] }), 'msg4_rejected'],
+    ['client: msg4 empty', 'shs.client', clientArgs({ incoming: [hex(msg2), ''] }), 'msg4_rejected'],
+    ['client: wrong (valid) server_public', 'shs.client', clientArgs({ server_public: hex(sodium.crypto_sign_seed_keypair(crypto.randomBytes(32)).publicKey) }), 'msg4_rejected'],
+    // ADAPTER.md does not say; JS refuses at msg2 because clientVerifyChallenge
+    // converts server_public to curve25519 there (libsodium refuses small-order
+    // or non-canonical points) -- see DEVIATIONS.md "unspecified".
+    ['client: server_public is the identity point (small order)', 'shs.client', clientArgs({ server_public: '01' + '00'.repeat(31) }), 'msg2_rejected'],
+    ['client: server_public all zero (small order)', 'shs.client', clientArgs({ server_public: '00'.repeat(32) }), 'msg2_rejected'],
+    ['client: missing args', 'shs.client', {}, 'invalid_args'],
+    ['client: short key', 'shs.client', clientArgs({ network_key: 'abcd' }), 'invalid_args'],
+    ['client: bad hex', 'shs.client', clientArgs({ client_seed: 'zz'.repeat(32) }), 'invalid_args'],
+    ['client: incoming not a list', 'shs.client', clientArgs({ incoming: 'x' }), 'invalid_args'],
+    ['server: accept_client missing', 'shs.server', serverArgs({ accept_client: undefined }), 'invalid_args']
+  ]
+  for (const [name, op, args, kind] of shsErrors) {
+    await test('shs error: ' + name + ' -> ' + kind, async () => {
+      assert.strictEqual(errKind(await A.call(op, args)), kind)
+    })
+  }
+
+  await test('unknown op -> unsupported; non-JSON -> one error line', async () => {
+    assert.strictEqual(errKind(await A.call('shs2.client', {})), 'unsupported')
+    const line = await A.raw('this is not json')
+    assert.strictEqual(JSON.parse(line).error.kind, 'invalid_args')
+  })
+
+  // --- box-stream
+  await test('boxstream.encrypt reproduces the real client stream; decrypt gets the bodies', async () => {
+    const enc = ok(await A.call('boxstream.encrypt', { key: cOut.encrypt_key, nonce: cOut.encrypt_nonce, writes: clientWrites.map(hex), goodbye: true }))
+    assert.strictEqual(enc.output, hex(c2sBox))
+    const dec = ok(await A.call('boxstream.decrypt', { key: sOut.decrypt_key, nonce: sOut.decrypt_nonce, input: hex(c2sBox) }))
+    assert.strictEqual(dec.goodbye, true)
+    assert.deepStrictEqual(dec.bodies, [hex(clientWrites[0]), hex(clientWrites[1].subarray(0, 4096)), hex(clientWrites[1].subarray(4096)), hex(clientWrites[3])])
+    const dec2 = ok(await A.call('boxstream.decrypt', { key: cOut.decrypt_key, nonce: cOut.decrypt_nonce, input: hex(s2cBox) }))
+    assert.deepStrictEqual(dec2, { bodies: [], goodbye: true })
+  })
+
+  const key = crypto.randomBytes(32); const nonce = crypto.randomBytes(24)
+  nonce.fill(0xff, 20) // exercise the nonce carry
+  const K = { key: hex(key), nonce: hex(nonce) }
+  const writes = [crypto.randomBytes(1), Buffer.alloc(0), crypto.randomBytes(4096), crypto.randomBytes(4097), crypto.randomBytes(10000)]
+  let full // encrypt output with goodbye
+  let noBye
+  await test('boxstream.encrypt: sizes, splitting, goodbye = secretbox(18 zero bytes)', async () => {
+    full = unhex(ok(await A.call('boxstream.encrypt', Object.assign({ writes: writes.map(hex), goodbye: true }, K))).output)
+    noBye = unhex(ok(await A.call('boxstream.encrypt', Object.assign({ writes: writes.map(hex), goodbye: false }, K))).output)
+    const bodies = [1, 4096, 4096, 1, 4096, 4096, 1808]
+    assert.strictEqual(noBye.length, bodies.reduce((a, n) => a + 34 + n, 0))
+    assert.strictEqual(full.length, noBye.length + 34)
+    assert.deepStrictEqual(full.subarray(0, noBye.length), noBye)
+    let n = Buffer.from(nonce); for (let i = 0; i < bodies.length; i++) n = incr(incr(n))
+    assert.deepStrictEqual(full.subarray(noBye.length), handGoodbye(key, n))
+    const none = ok(await A.call('boxstream.encrypt', Object.assign({ writes: [], goodbye: true }, K))).output
+    assert.strictEqual(none, hex(handGoodbye(key, nonce)))
+    assert.strictEqual(ok(await A.call('boxstream.encrypt', Object.assign({ writes: [''], goodbye: false }, K))).output, '')
+  })
+
+  await test('boxstream round trip encrypt -> decrypt', async () => {
+    const dec = ok(await A.call('boxstream.decrypt', Object.assign({ input: hex(full) }, K)))
+    assert.strictEqual(dec.goodbye, true)
+    assert.deepStrictEqual(Buffer.concat(dec.bodies.map(unhex)), Buffer.concat(writes))
+    assert.ok(dec.bodies.every(b => b.length > 0 && b.length <= 8192))
+  })
+
+  // cases whose JS result is checked, and compared with what ADAPTER.md wants
+  const f0 = handFrame(key, nonce, Buffer.from('abc'))
+  const zeroLen = handFrame(key, nonce, Buffer.alloc(0))
+  const big = crypto.randomBytes(5000)
+  const tooLong = handFrame(key, nonce, big)
+  const cases = [
+    // [name, input, JS result, ADAPTER.md result]
+    ['header tampered', flip(full, 3), { error: 'header_auth_failed' }],
+    ['body tampered', flip(full, 34), { error: 'body_auth_failed' }],
+    ['reordered frames', Buffer.concat([full.subarray(35, 70), full.subarray(0, 35)]), { error: 'header_auth_failed' }],
+    ['wrong key', full, { error: 'header_auth_failed' }, null, { key: hex(crypto.randomBytes(32)) }],
+    ['ends inside header', full.subarray(0, 20), { error: 'truncated' }],
+    ['ends inside body', full.subarray(0, 36 + 34 + 100), { error: 'truncated' }],
+    ['ends inside goodbye', full.subarray(0, full.length - 1), { error: 'truncated' }],
+    ['hand-made frame + goodbye', Buffer.concat([f0.bytes, handGoodbye(key, f0.next)]), { ok: { bodies: [hex('abc')], goodbye: true } }],
+    // --- deviations from ADAPTER.md
+    ['frame boundary, no goodbye', noBye, { error: 'truncated' }, { ok: 'bodies, goodbye:false' }],
+    ['empty input', Buffer.alloc(0), { error: 'truncated' }, { ok: { bodies: [], goodbye: false } }],
+    ['data after goodbye', Buffer.concat([full, Buffer.from('trailing')]), { ok: 'bodies, goodbye:true' }, { error: 'data_after_goodbye' }],
+    ['second stream after goodbye', Buffer.concat([full, full]), { ok: 'bodies, goodbye:true' }, { error: 'data_after_goodbye' }],
+    ['header announces 5000 bytes', Buffer.concat([tooLong.bytes, handGoodbye(key, tooLong.next)]), { ok: { bodies: [hex(big)], goodbye: true } }, { error: 'body_too_long' }],
+    ['header announces 5000 bytes, input ends after the header', tooLong.bytes.subarray(0, 34), { error: 'truncated' }, { error: 'body_too_long' }],
+    ['header announces 5000 bytes, 100 body bytes follow', tooLong.bytes.subarray(0, 134), { error: 'truncated' }, { error: 'body_too_long' }],
+    ['header announces 0 bytes (not goodbye)', Buffer.concat([zeroLen.bytes, handGoodbye(key, zeroLen.next)]), { ok: { bodies: [''], goodbye: true } }, { error: 'empty_body' }]
+  ]
+  const expectedBodies = (buf) => {
+    // bodies of `full` for the 'bodies, ...' shorthands
+    void buf
+    return [writes[0], writes[2], writes[3].subarray(0, 4096), writes[3].subarray(4096), writes[4].subarray(0, 4096), writes[4].subarray(4096, 8192), writes[4].subarray(8192)].map(hex)
+  }
+  for (const [name, input, js, spec, over] of cases) {
+    await test('boxstream.decrypt: ' + name + ' -> ' + JSON.stringify(js).slice(0, 60) + (spec ? '   [ADAPTER.md: ' + JSON.stringify(spec).slice(0, 60) + ']' : ''), async () => {
+      const args = Object.assign({ input: hex(input) }, K, over || {})
+      const resp = await A.call('boxstream.decrypt', args)
+      if (js.error) {
+        assert.strictEqual(errKind(resp), js.error)
+        if (verbose) console.log('     message: ' + resp.error.message)
+      } else if (js.ok === 'bodies, goodbye:true') {
+        assert.deepStrictEqual(ok(resp), { bodies: expectedBodies(), goodbye: true })
+      } else {
+        assert.deepStrictEqual(ok(resp), js.ok)
+      }
+      // the same result whatever the chunking
+      const single = await settle(unboxChunks(unhex(args.key), unhex(args.nonce), input.length ? [input] : []))
+      assert.deepStrictEqual(single, resp.error ? { error: resp.error.kind, message: resp.error.message } : { ok: resp.ok })
+      for (const size of [1, 7, 33, 34, 35, 4130]) {
+        const chunks = []
+        for (let i = 0; i < input.length; i += size) chunks.push(input.subarray(i, i + size))
+        assert.deepStrictEqual(await settle(unboxChunks(unhex(args.key), unhex(args.nonce), chunks, true)), single, 'chunk size ' + size)
+      }
+      const randomChunks = []
+      for (let i = 0; i < input.length;) { const n = 1 + crypto.randomInt(200); randomChunks.push(input.subarray(i, i + n)); i += n }
+      assert.deepStrictEqual(await settle(unboxChunks(unhex(args.key), unhex(args.nonce), randomChunks, true)), single, 'random chunks')
+    })
+  }
+
+  await test('boxstream invalid args', async () => {
+    assert.strictEqual(errKind(await A.call('boxstream.decrypt', { key: hex(key), nonce: '00', input: '' })), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('boxstream.encrypt', Object.assign({ writes: ['0'] , goodbye: true }, K))), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('boxstream.encrypt', Object.assign({ writes: [] }, K))), 'invalid_args')
+  })
+
+  await test('adapter exits 0 when stdin closes', async () => {
+    assert.strictEqual(await A.close(), 0)
+  })
+
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exitCode = failed ? 1 : 0
+}
+
+function settle (p) {
+  return p.then(ok => ({ ok }), err => ({ error: err.kind, message: err.message }))
+}
+
+main().catch(err => { console.error(err); process.exit(1) })

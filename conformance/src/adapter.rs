@@ -1,0 +1,288 @@
+//! Talking to an implementation under test: the in-process reference, or a child process that
+//! speaks the adapter protocol (`ADAPTER.md`) with a time limit per request. A crash, a hang, a
+//! line that is not JSON or an answer to the wrong request becomes a [`CallError`], never a panic
+//! or a hang of the harness; the process is restarted for the next request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use ssb_vectors::reference;
+
+/// Longest response line accepted from an adapter.
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// Why a call did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The adapter answered with an error object.
+    Op { kind: String, message: String },
+    /// The adapter broke the protocol (timeout, exit, bad JSON, wrong id, oversized line).
+    Transport(String),
+}
+
+impl CallError {
+    /// The kind compared with vectors; transport failures never match a vector.
+    pub fn kind(&self) -> &str {
+        match self {
+            CallError::Op { kind, .. } => kind,
+            CallError::Transport(_) => "adapter_failure",
+        }
+    }
+}
+
+/// An implementation under test.
+pub trait Adapter {
+    /// The adapter's name, used for the report directory.
+    fn name(&self) -> String;
+    /// Runs one op.
+    fn call(&mut self, op: &str, args: &Value) -> Result<Value, CallError>;
+}
+
+/// The reference implementation, called in-process.
+pub struct Reference;
+
+impl Adapter for Reference {
+    fn name(&self) -> String {
+        "reference".into()
+    }
+
+    fn call(&mut self, op: &str, args: &Value) -> Result<Value, CallError> {
+        reference::dispatch(op, args).map_err(|e| CallError::Op {
+            kind: e.kind,
+            message: e.message,
+        })
+    }
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Result<String, String>>,
+}
+
+/// A child process speaking the adapter protocol.
+pub struct Process {
+    command: Vec<String>,
+    timeout: Duration,
+    running: Option<Running>,
+    next_id: u64,
+    stderr_tail: Arc<Mutex<Vec<String>>>,
+    name: String,
+}
+
+impl Process {
+    /// Starts `command` (split on white space) and asks for its capabilities.
+    pub fn start(command: &str, timeout: Duration) -> Result<(Self, Value), CallError> {
+        let command: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+        if command.is_empty() {
+            return Err(CallError::Transport("empty adapter command".into()));
+        }
+        let mut p = Process {
+            command,
+            timeout,
+            running: None,
+            next_id: 0,
+            stderr_tail: Arc::new(Mutex::new(Vec::new())),
+            name: String::new(),
+        };
+        let caps = p.call("capabilities", &json!({}))?;
+        p.name = caps
+            .get("name")
+            .and_then(Value::as_str)
+            .map(sanitize)
+            .unwrap_or_else(|| sanitize(&p.command.join(" ")));
+        Ok((p, caps))
+    }
+
+    fn spawn(&mut self) -> Result<(), CallError> {
+        let mut child = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| CallError::Transport(format!("cannot start {:?}: {e}", self.command.join(" "))))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let line = read_bounded_line(&mut r);
+                let stop = !matches!(line, Ok(Some(_)));
+                let msg = match line {
+                    Ok(Some(l)) => Ok(l),
+                    Ok(None) => Err("adapter closed its standard output (exited?)".to_string()),
+                    Err(e) => Err(e),
+                };
+                if tx.send(msg).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let tail = Arc::clone(&self.stderr_tail);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut t = tail.lock().expect("stderr tail lock");
+                t.push(line);
+                if t.len() > 20 {
+                    t.remove(0);
+                }
+            }
+        });
+        self.running = Some(Running { child, stdin, lines });
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+
+    fn stderr_tail(&self) -> String {
+        let t = self.stderr_tail.lock().expect("stderr tail lock");
+        if t.is_empty() {
+            String::new()
+        } else {
+            format!("; adapter stderr: {}", t.join(" | "))
+        }
+    }
+
+    fn transport(&mut self, what: String) -> CallError {
+        // Give the stderr reader a moment to collect the adapter's last words.
+        std::thread::sleep(Duration::from_millis(50));
+        self.kill();
+        CallError::Transport(format!("{what}{}", self.stderr_tail()))
+    }
+}
+
+/// Reads one `\n`-terminated line of at most [`MAX_LINE`] bytes; `None` at end of stream.
+fn read_bounded_line(r: &mut impl BufRead) -> Result<Option<String>, String> {
+    let mut line = Vec::new();
+    let n = r
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("reading the adapter's output: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.len() > MAX_LINE {
+        return Err(format!("adapter response longer than {MAX_LINE} bytes"));
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| "adapter response is not UTF-8".to_string())
+}
+
+/// A name usable as a directory: letters, digits, `-`, `_`, `.`.
+pub fn sanitize(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        "adapter".into()
+    } else {
+        out
+    }
+}
+
+impl Adapter for Process {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn call(&mut self, op: &str, args: &Value) -> Result<Value, CallError> {
+        if self.running.is_none() {
+            self.spawn()?;
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut line = serde_json::to_string(&json!({"id": id, "op": op, "args": args})).expect("JSON");
+        line.push('\n');
+        let running = self.running.as_mut().expect("spawned above");
+        if let Err(e) = running
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| running.stdin.flush())
+        {
+            return Err(self.transport(format!("cannot write to the adapter: {e}")));
+        }
+        let reply = match running.lines.recv_timeout(self.timeout) {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => return Err(self.transport(e)),
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(self.transport(format!("no answer within {} ms", self.timeout.as_millis())))
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(self.transport("adapter output closed".into())),
+        };
+        let v: Value = match serde_json::from_str(&reply) {
+            Ok(v) => v,
+            Err(e) => return Err(self.transport(format!("answer is not JSON ({e}): {}", clip(&reply, 200)))),
+        };
+        if v.get("id").and_then(Value::as_u64) != Some(id) {
+            return Err(self.transport(format!("answer has id {:?}, expected {id}", v.get("id"))));
+        }
+        if let Some(ok) = v.get("ok") {
+            return Ok(ok.clone());
+        }
+        match v.get("error") {
+            Some(err) => Err(CallError::Op {
+                kind: err.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
+                message: err
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            }),
+            None => Err(self.transport(format!("answer has neither ok nor error: {}", clip(&reply, 200)))),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            drop(r.stdin);
+            // Closing stdin asks the adapter to exit; give it a moment, then make sure.
+            for _ in 0..20 {
+                if let Ok(Some(_)) = r.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+}
+
+/// The first `n` characters of `s`, marked when cut.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}… ({} chars)",
+            s.chars().take(n).collect::<String>(),
+            s.chars().count()
+        )
+    }
+}

@@ -1,0 +1,51 @@
+//! Documented deviations of an implementation under test: a TOML file listing case ids or
+//! flags where the implementation is known to differ, each with the reason. A failing case that
+//! matches one is reported as a deviation instead of a failure; one that matches none fails.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    /// Case ids this entry covers.
+    #[serde(default)]
+    cases: Vec<String>,
+    /// Or: every case carrying this flag.
+    #[serde(default)]
+    flag: Option<String>,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviations {
+    #[serde(default, rename = "deviation")]
+    entries: Vec<Entry>,
+}
+
+impl Deviations {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read deviations file {}: {e}", path.display()))?;
+        let d: Deviations =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("deviations file {}: {e}", path.display()))?;
+        if let Some(e) = d.entries.iter().find(|e| e.cases.is_empty() && e.flag.is_none()) {
+            anyhow::bail!(
+                "deviations file {}: an entry names no case and no flag: {:?}",
+                path.display(),
+                e.reason
+            );
+        }
+        Ok(d)
+    }
+
+    /// The documented reason for a failing case, if any entry covers it.
+    pub fn lookup(&self, id: &str, flags: &[String]) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.cases.iter().any(|c| c == id) || e.flag.as_ref().is_some_and(|f| flags.contains(f)))
+            .map(|e| e.reason.as_str())
+    }
+}

@@ -1,0 +1,162 @@
+//! The adapter-protocol ops (`conformance/ADAPTER.md`) implemented by the reference node. The
+//! generator computes every `expect` with these functions, `ssb-ref-adapter` serves them over
+//! stdin/stdout, and `ssb-harness check` calls them in-process for the built-in reference.
+
+use serde_json::{json, Value};
+use ssb_impl::boxstream::{Decrypter, Encrypter, Event};
+use ssb_impl::shs::replay::{replay, Transcript};
+use ssb_impl::shs::{Client, Outcome, Server, Step};
+use ssb_impl::{FeedId, Keypair};
+
+/// The suites the reference implements.
+pub const SUITES: &[&str] = &["shs", "boxstream"];
+
+/// An op's failure: `kind` is compared with vectors, `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl OpError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        OpError {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn args(message: impl Into<String>) -> Self {
+        OpError::new("invalid_args", message)
+    }
+}
+
+/// The `capabilities` result.
+pub fn capabilities() -> Value {
+    json!({"name": "ssb-impl", "version": env!("CARGO_PKG_VERSION"), "suites": SUITES})
+}
+
+/// Runs one op.
+pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
+    match op {
+        "capabilities" => Ok(capabilities()),
+        "shs.client" => shs_client(args),
+        "shs.server" => shs_server(args),
+        "boxstream.encrypt" => boxstream_encrypt(args),
+        "boxstream.decrypt" => boxstream_decrypt(args),
+        other => Err(OpError::new(
+            "unsupported",
+            format!("op {other:?} is not implemented"),
+        )),
+    }
+}
+
+/// A binary argument given as hex.
+pub fn bytes_arg(args: &Value, name: &str) -> Result<Vec<u8>, OpError> {
+    let s = args
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| OpError::args(format!("{name} missing")))?;
+    hex::decode(s).map_err(|e| OpError::args(format!("{name}: {e}")))
+}
+
+/// A binary argument of exactly `N` bytes.
+pub fn array_arg<const N: usize>(args: &Value, name: &str) -> Result<[u8; N], OpError> {
+    let v = bytes_arg(args, name)?;
+    let got = v.len();
+    v.try_into()
+        .map_err(|_| OpError::args(format!("{name}: {got} bytes, expected {N}")))
+}
+
+fn list_arg(args: &Value, name: &str) -> Result<Vec<Vec<u8>>, OpError> {
+    let list = args
+        .get(name)
+        .and_then(Value::as_array)
+        .ok_or_else(|| OpError::args(format!("{name} missing")))?;
+    list.iter()
+        .map(|v| {
+            let s = v
+                .as_str()
+                .ok_or_else(|| OpError::args(format!("{name}: entries must be hex strings")))?;
+            hex::decode(s).map_err(|e| OpError::args(format!("{name}: {e}")))
+        })
+        .collect()
+}
+
+fn outcome_json(o: &Outcome) -> Value {
+    json!({
+        "remote_public": hex::encode(o.remote.0),
+        "encrypt_key": hex::encode(o.encrypt_key),
+        "encrypt_nonce": hex::encode(o.encrypt_nonce),
+        "decrypt_key": hex::encode(o.decrypt_key),
+        "decrypt_nonce": hex::encode(o.decrypt_nonce),
+    })
+}
+
+fn transcript_json(t: &Transcript, names: [&str; 2]) -> Value {
+    let mut v = serde_json::Map::new();
+    for (name, msg) in names.iter().zip(&t.sent) {
+        v.insert(name.to_string(), Value::String(hex::encode(msg)));
+    }
+    v.insert("outcome".into(), outcome_json(&t.outcome));
+    Value::Object(v)
+}
+
+fn shs_client(args: &Value) -> Result<Value, OpError> {
+    let net = array_arg::<32>(args, "network_key")?;
+    let keys = Keypair::from_seed(array_arg(args, "client_seed")?);
+    let eph = array_arg::<32>(args, "client_ephemeral")?;
+    let server = FeedId(array_arg(args, "server_public")?);
+    let incoming = list_arg(args, "incoming")?;
+    let mut client =
+        Client::with_ephemeral(net, keys, server, eph).map_err(|e| OpError::new(e.kind(), e.to_string()))?;
+    let t = replay(&mut client, &incoming, Step::Msg2).map_err(|e| OpError::new(e.kind(), e.to_string()))?;
+    Ok(transcript_json(&t, ["msg1", "msg3"]))
+}
+
+fn shs_server(args: &Value) -> Result<Value, OpError> {
+    let net = array_arg::<32>(args, "network_key")?;
+    let keys = Keypair::from_seed(array_arg(args, "server_seed")?);
+    let eph = array_arg::<32>(args, "server_ephemeral")?;
+    let accept = args
+        .get("accept_client")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| OpError::args("accept_client missing"))?;
+    let incoming = list_arg(args, "incoming")?;
+    let mut server = Server::with_ephemeral(net, keys, Box::new(move |_| accept), eph);
+    let t = replay(&mut server, &incoming, Step::Msg1).map_err(|e| OpError::new(e.kind(), e.to_string()))?;
+    Ok(transcript_json(&t, ["msg2", "msg4"]))
+}
+
+fn boxstream_encrypt(args: &Value) -> Result<Value, OpError> {
+    let mut enc = Encrypter::new(array_arg(args, "key")?, array_arg(args, "nonce")?);
+    let goodbye = args
+        .get("goodbye")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| OpError::args("goodbye missing"))?;
+    let mut out = Vec::new();
+    for w in list_arg(args, "writes")? {
+        enc.encrypt(&w, &mut out);
+    }
+    if goodbye {
+        enc.goodbye(&mut out);
+    }
+    Ok(json!({"output": hex::encode(out)}))
+}
+
+fn boxstream_decrypt(args: &Value) -> Result<Value, OpError> {
+    let mut dec = Decrypter::new(array_arg(args, "key")?, array_arg(args, "nonce")?);
+    let input = bytes_arg(args, "input")?;
+    let mut events = Vec::new();
+    let fail = |e: ssb_impl::boxstream::BoxStreamError| OpError::new(e.kind(), e.to_string());
+    dec.feed(&input, &mut events).map_err(fail)?;
+    dec.finish().map_err(fail)?;
+    let bodies: Vec<Value> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Body(b) => Some(Value::String(hex::encode(b))),
+            Event::Goodbye => None,
+        })
+        .collect();
+    Ok(json!({ "bodies": bodies }))
+}
