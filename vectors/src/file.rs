@@ -119,14 +119,22 @@ impl VectorFile {
 }
 
 /// The path of the upstream vectors (`SSB_UPSTREAM_VECTORS`), or `None` when unset: tests then
-/// print that they were skipped. A set variable naming a missing directory is an error.
+/// print that they were skipped. A relative path is taken from the current directory or, failing
+/// that, from the workspace root (cargo runs tests inside each package's directory, while CI
+/// and the README give the path from the root). A set variable naming no directory panics: a
+/// test that was asked to use upstream vectors must not pass without them.
 pub fn upstream_dir() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("SSB_UPSTREAM_VECTORS")?;
-    let path = std::path::PathBuf::from(dir);
-    assert!(
-        path.is_dir(),
-        "SSB_UPSTREAM_VECTORS={} is not a directory",
-        path.display()
-    );
-    Some(path)
+    let given = std::path::PathBuf::from(std::env::var_os("SSB_UPSTREAM_VECTORS")?);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let found = if given.is_absolute() {
+        Some(given.clone()).filter(|p| p.is_dir())
+    } else {
+        [given.clone(), workspace.join(&given)]
+            .into_iter()
+            .find(|p| p.is_dir())
+    };
+    match found {
+        Some(p) => Some(p.canonicalize().unwrap_or(p)),
+        None => panic!("SSB_UPSTREAM_VECTORS={} is not a directory", given.display()),
+    }
 }
