@@ -211,7 +211,7 @@ fn has_small_order(s: &[u8; 32]) -> bool {
     ];
     let mut masked = *s;
     masked[31] &= 0x7f;
-    BLOCKLIST.iter().any(|b| *b == masked)
+    BLOCKLIST.contains(&masked)
 }
 
 /// `crypto_sign_ed25519_pk_to_curve25519`: the Montgomery u-coordinate of an ed25519 public

@@ -17,8 +17,11 @@ use crate::reference;
 /// The seed of the committed vector files.
 pub const DEFAULT_SEED: u64 = 1;
 
+/// A suite's generator: the seed in, the vector file out.
+pub type Generator = fn(u64) -> VectorFile;
+
 /// Every suite's file name and generator.
-pub const SUITES: &[(&str, fn(u64) -> VectorFile)] =
+pub const SUITES: &[(&str, Generator)] =
     &[("shs", shs::generate), ("boxstream", boxstream::generate)];
 
 /// All vector files for `seed`, in a fixed order.
