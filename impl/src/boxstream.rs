@@ -29,7 +29,8 @@ pub enum BoxStreamError {
     BodyTooLong(usize),
     #[error("header announces an empty body but is not the goodbye")]
     EmptyBody,
-    #[error("{0} bytes after the goodbye")]
+    /// Carries how many bytes followed the goodbye in the input that revealed them (a lower bound).
+    #[error("{0} or more bytes after the goodbye")]
     DataAfterGoodbye(usize),
 }
 

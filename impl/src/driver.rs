@@ -96,7 +96,10 @@ where
 
 /// An authenticated, encrypted duplex stream. Writes are encrypted (bodies ≤ 4096 bytes);
 /// `shutdown` sends the goodbye; reads end (0 bytes) after the peer's goodbye. A transport that
-/// closes without the goodbye reads as `UnexpectedEof`, a tampered frame as `InvalidData`.
+/// closes without the goodbye reads as `UnexpectedEof`, a tampered frame as `InvalidData`, in
+/// both cases after every body authenticated before the fault has been read. The stream stops
+/// reading at the goodbye, so bytes after it are never looked at, however the transport splits
+/// them (the sans-IO [`Decrypter`] reports them; this reader, like a socket after FIN, does not).
 pub struct BoxStream<S> {
     io: S,
     peer: FeedId,
@@ -111,6 +114,10 @@ pub struct BoxStream<S> {
     events: Vec<Event>,
     read_buf: Box<[u8]>,
     eof: bool,
+    /// The peer's goodbye has been decrypted: the stream is over.
+    goodbye: bool,
+    /// A decryption failure, reported once the bodies decoded before it have been read.
+    failed: Option<BoxStreamError>,
 }
 
 fn invalid(e: BoxStreamError) -> io::Error {
@@ -135,6 +142,8 @@ impl<S> BoxStream<S> {
             events: Vec::new(),
             read_buf: vec![0u8; 16 * 1024].into_boxed_slice(),
             eof: false,
+            goodbye: false,
+            failed: None,
         }
     }
 
@@ -217,7 +226,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for BoxStream<S> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            if this.dec.ended() || this.eof {
+            if let Some(e) = this.failed {
+                return Poll::Ready(Err(invalid(e)));
+            }
+            if this.goodbye || this.eof {
                 return Poll::Ready(Ok(()));
             }
             let mut rb = ReadBuf::new(&mut this.read_buf);
@@ -226,14 +238,18 @@ impl<S: AsyncRead + Unpin> AsyncRead for BoxStream<S> {
             if got == 0 {
                 this.eof = true;
                 // Only the goodbye ends a box-stream; a close without it is a truncation.
-                this.dec.finish().map_err(invalid)?;
-                return Poll::Ready(Ok(()));
+                this.failed = this.dec.finish().err();
+                continue;
             }
             let chunk = this.read_buf[..got].to_vec();
-            this.dec.feed(&chunk, &mut this.events).map_err(invalid)?;
+            match this.dec.feed(&chunk, &mut this.events) {
+                Ok(()) | Err(BoxStreamError::DataAfterGoodbye(_)) => {}
+                Err(e) => this.failed = Some(e),
+            }
             for ev in this.events.drain(..) {
-                if let Event::Body(b) = ev {
-                    this.plain.extend_from_slice(&b);
+                match ev {
+                    Event::Body(b) => this.plain.extend_from_slice(&b),
+                    Event::Goodbye => this.goodbye = true,
                 }
             }
         }

@@ -123,28 +123,36 @@ async fn tcp_handshake_then_100k_each_way_then_goodbye() {
 async fn tcp_eof_comes_from_the_goodbye_not_the_socket_close() {
     guarded(async {
         let (listener, addr) = tcp_pair().await;
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let (sock, _) = listener.accept().await.unwrap();
-            let bs = accept(
+            let mut r = rng(20);
+            let mut bs = accept(
                 KeepOpen(sock),
                 MAIN_NETWORK_KEY,
                 kp(2),
                 Server::accept_all(),
-                &mut rng(20),
+                &mut r,
             )
             .await
             .unwrap();
-            exchange(bs, b"from server".to_vec()).await
+            let got = exchange(&mut bs, b"from server".to_vec()).await;
+            // Keep the socket open until the client has finished reading.
+            release_rx.await.unwrap();
+            drop(bs);
+            got
         });
         let sock = TcpStream::connect(addr).await.unwrap();
-        let bs = connect(KeepOpen(sock), MAIN_NETWORK_KEY, kp(1), kp(2).id(), &mut rng(21))
+        let mut bs = connect(KeepOpen(sock), MAIN_NETWORK_KEY, kp(1), kp(2).id(), &mut rng(21))
             .await
             .unwrap();
-        // Neither side closes its socket before both reads have ended, so each read_to_end
-        // can only have finished on the peer's goodbye.
-        let got = exchange(bs, b"from client".to_vec()).await;
+        // Both sockets stay open (shutdown only flushes, and the server holds its socket until
+        // released), so each read_to_end can only have ended on the peer's goodbye.
+        let got = exchange(&mut bs, b"from client".to_vec()).await;
         assert_eq!(got, b"from server");
+        release_tx.send(()).unwrap();
         assert_eq!(server.await.unwrap(), b"from client");
+        drop(bs);
     })
     .await;
 }
@@ -281,10 +289,13 @@ async fn duplex_pipe_with_a_tiny_buffer_works_and_shutdown_is_final() {
     .await;
 }
 
-/// Client → relay → server, server → client direct (through a second relay that changes
-/// nothing). The client sends one 100-byte frame and keeps its side open; returns what the
-/// server's read gives.
-async fn read_through_relay(flip_at: Option<usize>, cut_at: Option<usize>) -> io::Result<Vec<u8>> {
+/// Client → relay → server, server → client through a second relay that changes nothing. The
+/// client sends one 100-byte frame and the goodbye; the server reads to the end. Returns what
+/// the server read and how its reading ended.
+async fn read_to_end_through_relay(
+    flip_at: Option<usize>,
+    cut_at: Option<usize>,
+) -> (Vec<u8>, io::Result<()>) {
     let (client_io, relay_c) = tokio::io::duplex(4096);
     let (relay_s, server_io) = tokio::io::duplex(4096);
     // Split each relay end so that each direction has its own task.
@@ -293,35 +304,29 @@ async fn read_through_relay(flip_at: Option<usize>, cut_at: Option<usize>) -> io
     let up = tokio::spawn(relay_halves(c_from, s_from, flip_at, cut_at));
     let down = tokio::spawn(relay_halves(s_to, c_back, None, None));
 
+    let (mut rc, mut rs) = (rng(50), rng(51));
     let client = async {
-        let mut bs = connect(client_io, MAIN_NETWORK_KEY, kp(1), kp(2).id(), &mut rng(50))
+        let mut bs = connect(client_io, MAIN_NETWORK_KEY, kp(1), kp(2).id(), &mut rc)
             .await
             .expect("client handshake");
         bs.write_all(&[0x5a; 100]).await.unwrap();
-        bs.flush().await.unwrap();
+        bs.shutdown().await.unwrap();
+        // Keep the stream (and so the transport) alive until the server is done.
         bs
     };
     let server = async {
-        let mut bs = accept(
-            server_io,
-            MAIN_NETWORK_KEY,
-            kp(2),
-            Server::accept_all(),
-            &mut rng(51),
-        )
-        .await
-        .expect("server handshake");
-        let mut got = vec![0u8; 100];
-        let mut filled = 0;
-        while filled < got.len() {
-            match bs.read(&mut got[filled..]).await {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) => return Err(e),
+        let mut bs = accept(server_io, MAIN_NETWORK_KEY, kp(2), Server::accept_all(), &mut rs)
+            .await
+            .expect("server handshake");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            match bs.read(&mut buf).await {
+                Ok(0) => return (got, Ok(())),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return (got, Err(e)),
             }
         }
-        got.truncate(filled);
-        Ok(got)
     };
     let (_client, result) = tokio::join!(client, server);
     up.abort();
@@ -374,27 +379,43 @@ fn inner(e: &io::Error) -> Option<BoxStreamError> {
 }
 
 #[tokio::test]
-async fn relay_without_tampering_delivers() {
-    let got = guarded(read_through_relay(None, None)).await.unwrap();
+async fn relay_without_tampering_delivers_then_ends_on_goodbye() {
+    let (got, end) = guarded(read_to_end_through_relay(None, None)).await;
     assert_eq!(got, vec![0x5a; 100]);
+    end.expect("clean end after the goodbye");
 }
 
 #[tokio::test]
 async fn tampered_header_reads_as_invalid_data() {
-    let err = guarded(read_through_relay(Some(AFTER_HANDSHAKE + 5), None))
-        .await
-        .unwrap_err();
+    let (got, end) = guarded(read_to_end_through_relay(Some(AFTER_HANDSHAKE + 5), None)).await;
+    assert!(got.is_empty());
+    let err = end.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     assert_eq!(inner(&err), Some(BoxStreamError::HeaderAuth));
 }
 
 #[tokio::test]
 async fn tampered_body_reads_as_invalid_data() {
-    let err = guarded(read_through_relay(Some(AFTER_HANDSHAKE + 34 + 50), None))
-        .await
-        .unwrap_err();
+    let (got, end) = guarded(read_to_end_through_relay(Some(AFTER_HANDSHAKE + 34 + 50), None)).await;
+    assert!(got.is_empty(), "a tampered body must not be delivered");
+    let err = end.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     assert_eq!(inner(&err), Some(BoxStreamError::BodyAuth));
+}
+
+#[tokio::test]
+async fn tampered_goodbye_reads_as_invalid_data() {
+    let (got, end) = guarded(read_to_end_through_relay(
+        Some(AFTER_HANDSHAKE + 34 + 100 + 20),
+        None,
+    ))
+    .await;
+    // The authentic body is delivered before the error, whether or not it arrived in the same
+    // transport read as the bad goodbye.
+    assert_eq!(got, [0x5a; 100], "got {} bytes", got.len());
+    let err = end.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    assert_eq!(inner(&err), Some(BoxStreamError::HeaderAuth));
 }
 
 #[tokio::test]
@@ -402,20 +423,28 @@ async fn stream_cut_inside_a_frame_reads_as_unexpected_eof() {
     for (cut, want) in [
         (AFTER_HANDSHAKE + 20, BoxStreamError::Truncated("header")),
         (AFTER_HANDSHAKE + 34 + 10, BoxStreamError::Truncated("body")),
+        (
+            AFTER_HANDSHAKE + 34 + 100 + 33,
+            BoxStreamError::Truncated("header"),
+        ),
     ] {
-        let err = guarded(read_through_relay(None, Some(cut))).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
-        assert_eq!(inner(&err), Some(want));
+        let (got, end) = guarded(read_to_end_through_relay(None, Some(cut))).await;
+        assert!(got.len() == 100 || cut < AFTER_HANDSHAKE + 134, "cut {cut}");
+        let err = end.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "cut {cut}: {err}");
+        assert_eq!(inner(&err), Some(want), "cut {cut}");
     }
 }
 
 #[tokio::test]
-async fn stream_cut_on_a_frame_boundary_reads_as_eof() {
-    // A close without goodbye on a frame boundary is end of stream, not an error.
-    let got = guarded(read_through_relay(None, Some(AFTER_HANDSHAKE + 34 + 100)))
-        .await
-        .unwrap();
+async fn stream_cut_on_a_frame_boundary_without_goodbye_is_an_error() {
+    // The body arrives, then the transport closes without the goodbye: a possible truncation
+    // attack, reported as UnexpectedEof (NoGoodbye) rather than a clean end of stream.
+    let (got, end) = guarded(read_to_end_through_relay(None, Some(AFTER_HANDSHAKE + 34 + 100))).await;
     assert_eq!(got, vec![0x5a; 100]);
+    let err = end.expect_err("end without goodbye must be an error");
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
+    assert_eq!(inner(&err), Some(BoxStreamError::NoGoodbye));
 }
 
 #[tokio::test]
@@ -450,4 +479,37 @@ async fn tampered_handshake_byte_fails_the_handshake() {
         down.abort();
     })
     .await;
+}
+
+/// One read carrying a good frame and a tampered goodbye: the body first, then the error; and a
+/// good stream with a trailing byte in the same read ends cleanly at the goodbye, as it does when
+/// the byte arrives in a later read.
+#[tokio::test]
+async fn one_read_with_a_good_frame_and_a_fault_delivers_the_frame_first() {
+    use ssb_impl::boxstream::Encrypter;
+    use ssb_impl::identity::FeedId;
+    use ssb_impl::shs::Outcome;
+    let outcome = Outcome {
+        remote: FeedId([9; 32]),
+        encrypt_key: [0; 32],
+        encrypt_nonce: [0; 24],
+        decrypt_key: [1; 32],
+        decrypt_nonce: [2; 24],
+    };
+    let mut wire = Vec::new();
+    let mut enc = Encrypter::new([1; 32], [2; 24]);
+    enc.encrypt(b"hello", &mut wire);
+    enc.goodbye(&mut wire);
+    for (tail, want_err) in [(None, true), (Some(0u8), false)] {
+        let mut bytes = wire.clone();
+        match tail {
+            None => *bytes.last_mut().unwrap() ^= 1,
+            Some(b) => bytes.push(b),
+        }
+        let mut stream = ssb_impl::driver::BoxStream::new(std::io::Cursor::new(bytes), outcome.clone());
+        let mut got = Vec::new();
+        let end = stream.read_to_end(&mut got).await;
+        assert_eq!(got, b"hello");
+        assert_eq!(end.is_err(), want_err, "{end:?}");
+    }
 }
