@@ -21,8 +21,7 @@ pub const DEFAULT_SEED: u64 = 1;
 pub type Generator = fn(u64) -> VectorFile;
 
 /// Every suite's file name and generator.
-pub const SUITES: &[(&str, Generator)] =
-    &[("shs", shs::generate), ("boxstream", boxstream::generate)];
+pub const SUITES: &[(&str, Generator)] = &[("shs", shs::generate), ("boxstream", boxstream::generate)];
 
 /// All vector files for `seed`, in a fixed order.
 pub fn generate_all(seed: u64) -> Vec<(String, VectorFile)> {
