@@ -10,7 +10,9 @@
 //! - [`wycheproof`]: the ed25519, x25519 and HMAC-SHA-512 files of `wycheproof/`, checked with
 //!   `ssb_impl::crypto`.
 
+pub mod legacy_value;
 pub mod shs_steps;
+pub mod validation_dataset;
 pub mod wycheproof;
 
 use std::path::{Path, PathBuf};
