@@ -14,9 +14,9 @@ use ssb_conformance::workspace_root;
 
 fn run_all(adapter: &mut dyn Adapter) -> Vec<ssb_conformance::runner::SuiteResult> {
     let rules = Rules::builtin();
-    ["shs", "boxstream"]
+    ssb_vectors::generate::SUITES
         .iter()
-        .map(|s| {
+        .map(|(s, _)| {
             let file = load_suite(&workspace_root().join("vectors"), s).unwrap();
             run_suite(adapter, &file, &rules, &Deviations::default(), || {})
         })

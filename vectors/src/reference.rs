@@ -9,7 +9,7 @@ use ssb_impl::shs::{Client, Outcome, Server, Step};
 use ssb_impl::{FeedId, Keypair};
 
 /// The suites the reference implements.
-pub const SUITES: &[&str] = &["shs", "boxstream"];
+pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy"];
 
 /// An op's failure: `kind` is compared with vectors, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "shs.server" => shs_server(args),
         "boxstream.encrypt" => boxstream_encrypt(args),
         "boxstream.decrypt" => boxstream_decrypt(args),
+        "legacy.encode" => legacy_encode(args),
+        "feed.validate" => feed_validate(args),
         other => Err(OpError::new(
             "unsupported",
             format!("op {other:?} is not implemented"),
@@ -159,4 +161,68 @@ fn boxstream_decrypt(args: &Value) -> Result<Value, OpError> {
         })
         .collect();
     Ok(json!({ "bodies": bodies }))
+}
+
+fn json_text_arg(args: &Value, name: &str) -> Result<ssb_impl::legacy::Value, OpError> {
+    let bytes = bytes_arg(args, name)?;
+    ssb_impl::legacy::parse(&bytes, ssb_impl::legacy::Mode::JsCompat)
+        .map_err(|e| OpError::new("invalid_json", format!("{name}: {e}")))
+}
+
+fn legacy_encode(args: &Value) -> Result<Value, OpError> {
+    let v = json_text_arg(args, "json")?;
+    let units = ssb_impl::legacy::to_signing_units(&v);
+    Ok(json!({
+        "signing": hex::encode(String::from_utf16_lossy(&units)),
+        "length": units.len(),
+        "sha256": hex::encode(ssb_impl::legacy::latin1_sha256(&units)),
+    }))
+}
+
+/// Converts a serde_json value (an adapter argument) into the legacy model.
+fn to_legacy(v: &Value) -> ssb_impl::legacy::Value {
+    use ssb_impl::legacy::Value as L;
+    match v {
+        Value::Null => L::Null,
+        Value::Bool(b) => L::Bool(*b),
+        Value::Number(n) => L::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => L::string(s),
+        Value::Array(a) => L::Array(a.iter().map(to_legacy).collect()),
+        Value::Object(o) => {
+            let mut obj = ssb_impl::legacy::Object::new();
+            for (k, v) in o {
+                obj.insert(k.as_str().into(), to_legacy(v));
+            }
+            L::Object(obj)
+        }
+    }
+}
+
+fn feed_validate(args: &Value) -> Result<Value, OpError> {
+    use ssb_impl::feed::{validate_next, FeedState};
+    use ssb_impl::legacy::message::{parse_hmac_key, MsgId};
+    let state = match args.get("state") {
+        None | Some(Value::Null) => None,
+        Some(s) => {
+            let id = s.get("id").and_then(Value::as_str).and_then(MsgId::parse);
+            let seq = s.get("sequence").and_then(Value::as_f64);
+            match (id, seq) {
+                (Some(id), Some(sequence)) => Some(FeedState {
+                    id,
+                    sequence,
+                    timestamp: s.get("timestamp").and_then(Value::as_f64),
+                }),
+                _ => return Err(OpError::args("state needs id and sequence")),
+            }
+        }
+    };
+    let hmac = args
+        .get("hmac_key")
+        .map(to_legacy)
+        .unwrap_or(ssb_impl::legacy::Value::Null);
+    let msg = json_text_arg(args, "message")?;
+    let fail = |e: ssb_impl::legacy::MessageError| OpError::new(e.family(), format!("{} ({e})", e.kind()));
+    let key = parse_hmac_key(&hmac).map_err(fail)?;
+    let (checked, _) = validate_next(state.as_ref(), &msg, key.as_ref()).map_err(fail)?;
+    Ok(json!({ "id": checked.id.to_string() }))
 }

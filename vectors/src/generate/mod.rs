@@ -4,6 +4,7 @@
 //! (or succeeds) the way its author intended, so a generator bug cannot slip into a file.
 
 mod boxstream;
+mod feed_legacy;
 mod shs;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,11 @@ pub const DEFAULT_SEED: u64 = 1;
 pub type Generator = fn(u64) -> VectorFile;
 
 /// Every suite's file name and generator.
-pub const SUITES: &[(&str, Generator)] = &[("shs", shs::generate), ("boxstream", boxstream::generate)];
+pub const SUITES: &[(&str, Generator)] = &[
+    ("shs", shs::generate),
+    ("boxstream", boxstream::generate),
+    ("feed-legacy", feed_legacy::generate),
+];
 
 /// All vector files for `seed`, in a fixed order.
 pub fn generate_all(seed: u64) -> Vec<(String, VectorFile)> {

@@ -11,6 +11,7 @@
 //!   `ssb_impl::crypto`.
 
 pub mod legacy_value;
+pub mod metafeed;
 pub mod shs_steps;
 pub mod validation_dataset;
 pub mod wycheproof;
