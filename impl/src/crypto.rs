@@ -164,6 +164,18 @@ pub fn ed25519_verify(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
         .is_ok()
 }
 
+/// The part of libsodium's verification rules that reads only the bytes: a canonical public key
+/// encoding that is not of small order, an `R` not of small order, and `S` below ℓ. Batch
+/// verification applies these first, since its equation alone would not.
+pub fn ed25519_encoding_ok(public: &[u8; 32], sig: &[u8; 64]) -> bool {
+    let r: &[u8; 32] = sig[..32].try_into().expect("64 bytes");
+    let s: [u8; 32] = sig[32..].try_into().expect("64 bytes");
+    is_canonical_point_encoding(public)
+        && !has_small_order(public)
+        && !has_small_order(r)
+        && curve25519_dalek::Scalar::from_canonical_bytes(s).is_some().into()
+}
+
 /// libsodium's `ge25519_is_canonical`: the y coordinate (sign bit ignored) is below p.
 fn is_canonical_point_encoding(s: &[u8; 32]) -> bool {
     let top_is_max = s[31] & 0x7f == 0x7f;

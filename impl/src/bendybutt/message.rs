@@ -286,27 +286,23 @@ fn check_previous_format(previous: &MsgRef) -> Result<(), MessageError> {
     Ok(())
 }
 
-impl Message {
-    /// Decodes and checks the structure of a message: size, canonical bencode, shape, every
-    /// BFE field and the previous/sequence rule of [`Payload::check`]. No signature is checked;
-    /// see [`Message::verify`].
-    pub fn decode(bytes: &[u8]) -> Result<Message, MessageError> {
+impl Payload {
+    /// Decodes an encoded payload on its own (the bytes the message signature signs), with the
+    /// checks of [`Message::decode`] that concern the payload.
+    pub fn decode(bytes: &[u8]) -> Result<Payload, MessageError> {
         if bytes.len() > MAX_MESSAGE_SIZE {
             return Err(MessageError::TooLong {
                 len: bytes.len(),
                 max: MAX_MESSAGE_SIZE,
             });
         }
-        let value = bencode::decode(bytes)?;
-        let [payload, signature] = value.as_list().unwrap_or_default() else {
-            return Err(MessageError::NotMessageList {
-                got: describe(&value),
-            });
-        };
-        let [author, sequence, previous, timestamp, content] = payload.as_list().unwrap_or_default() else {
-            return Err(MessageError::NotPayloadList {
-                got: describe(payload),
-            });
+        Payload::from_value(&bencode::decode(bytes)?)
+    }
+
+    /// The payload of a decoded bencode value `[author, sequence, previous, timestamp, content]`.
+    pub fn from_value(value: &Value) -> Result<Payload, MessageError> {
+        let [author, sequence, previous, timestamp, content] = value.as_list().unwrap_or_default() else {
+            return Err(MessageError::NotPayloadList { got: describe(value) });
         };
 
         let author = FeedRef::from_bfe(bytes_field(author, Field::Author)?).map_err(MessageError::Author)?;
@@ -337,19 +333,37 @@ impl Message {
 
         let timestamp = int_field(timestamp, Field::Timestamp)?;
         let content = decode_content(content)?;
+        Ok(Payload {
+            author,
+            sequence,
+            previous,
+            timestamp,
+            content,
+        })
+    }
+}
+
+impl Message {
+    /// Decodes and checks the structure of a message: size, canonical bencode, shape, every
+    /// BFE field and the previous/sequence rule of [`Payload::check`]. No signature is checked;
+    /// see [`Message::verify`].
+    pub fn decode(bytes: &[u8]) -> Result<Message, MessageError> {
+        if bytes.len() > MAX_MESSAGE_SIZE {
+            return Err(MessageError::TooLong {
+                len: bytes.len(),
+                max: MAX_MESSAGE_SIZE,
+            });
+        }
+        let value = bencode::decode(bytes)?;
+        let [payload, signature] = value.as_list().unwrap_or_default() else {
+            return Err(MessageError::NotMessageList {
+                got: describe(&value),
+            });
+        };
+        let payload = Payload::from_value(payload)?;
         let signature = bfe::decode_signature(bytes_field(signature, Field::Signature)?)
             .map_err(MessageError::Signature)?;
-
-        Ok(Message {
-            payload: Payload {
-                author,
-                sequence,
-                previous,
-                timestamp,
-                content,
-            },
-            signature,
-        })
+        Ok(Message { payload, signature })
     }
 
     /// [`Message::decode`] followed by [`Message::verify`].

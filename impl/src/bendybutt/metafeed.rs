@@ -53,7 +53,7 @@ impl MetafeedMsgType {
         }
     }
 
-    pub fn from_str(s: &str) -> Option<MetafeedMsgType> {
+    pub fn parse(s: &str) -> Option<MetafeedMsgType> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
@@ -248,8 +248,7 @@ impl MetafeedContent {
     /// Decodes and checks a management content dictionary (not its signature).
     pub fn from_dict(dict: &Dict) -> Result<MetafeedContent, MetafeedError> {
         let type_str = bfe::decode_string(require_bytes(dict, TYPE)?).map_err(MetafeedError::Type)?;
-        let kind =
-            MetafeedMsgType::from_str(&type_str).ok_or(MetafeedError::UnknownType { got: type_str })?;
+        let kind = MetafeedMsgType::parse(&type_str).ok_or(MetafeedError::UnknownType { got: type_str })?;
         let subfeed = FeedRef::from_bfe(require_bytes(dict, SUBFEED)?).map_err(MetafeedError::Subfeed)?;
         let metafeed = FeedRef::from_bfe(require_bytes(dict, METAFEED)?).map_err(MetafeedError::Metafeed)?;
         let feedpurpose = match get_bytes(dict, FEEDPURPOSE)? {
@@ -524,8 +523,14 @@ mod tests {
             with("nonce", b(&[[6, 3].as_slice(), &[0; 31]].concat())),
             Err(MetafeedError::NonceLength { got: 31 })
         );
-        assert!(matches!(
+        assert_eq!(
             with("nonce", b(&[0x23; 32])),
+            Err(MetafeedError::Nonce(RefError::Bfe(bfe::BfeError::UnknownType {
+                code: 0x23
+            })))
+        );
+        assert!(matches!(
+            with("nonce", b(&FeedRef::classic([0; 32]).to_bfe())),
             Err(MetafeedError::Nonce(RefError::WrongType { .. }))
         ));
         assert!(matches!(

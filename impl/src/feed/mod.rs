@@ -4,4 +4,5 @@
 pub mod batch;
 pub mod validate;
 
+pub use batch::BatchValidator;
 pub use validate::{validate_next, FeedError, FeedState, FeedValidator};

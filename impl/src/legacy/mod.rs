@@ -172,6 +172,35 @@ impl MessageError {
         }
     }
 
+    /// The adapter-protocol kind (`conformance/ADAPTER.md`, suite feed-legacy): the rule family,
+    /// as ssb-validate's error categories draw them.
+    pub fn family(&self) -> &'static str {
+        use MessageError::*;
+        match self {
+            Null | NotAnObject | AuthorNotString | AuthorSuffix | AuthorSigil | AuthorNotCanonical
+            | AuthorLength => "invalid_author",
+            SignatureSuffix | SignatureNotCanonical | SignatureLength => "invalid_signature_format",
+            FirstPreviousNotNull => "first_previous_not_null",
+            FirstSequenceNotOne => "first_sequence_not_one",
+            SequenceMismatch | AuthorMismatch => "sequence_mismatch",
+            PreviousMismatch | Fork => "previous_mismatch",
+            TimestampNotNumber => "timestamp_not_number",
+            InvalidOrder => "invalid_order",
+            SequenceNotInteger
+            | PreviousNotMsgId
+            | HashNotSha256
+            | ContentNull
+            | ContentArray
+            | ContentNotStringOrObject
+            | ContentBoxSuffix
+            | ContentBoxNotCanonical => "invalid_properties",
+            ContentTypeNotString | ContentTypeTooShort | ContentTypeTooLong => "invalid_content_type",
+            TooLong => "too_long",
+            HmacKeyNotString | HmacKeyNotCanonical | HmacKeyLength => "invalid_hmac_key",
+            SignatureInvalid => "invalid_signature",
+        }
+    }
+
     /// How ssb-validate 4 (JavaScript) words this fault: the start of its error message.
     pub fn js_message(&self) -> &'static str {
         use MessageError::*;
