@@ -55,7 +55,7 @@ impl JsString {
             }
             n = n * 10 + u64::from(c - u16::from(b'0'));
         }
-        (n <= u64::from(u32::MAX) - 1).then_some(n as u32)
+        (n < u64::from(u32::MAX)).then_some(n as u32)
     }
 }
 
