@@ -10,6 +10,8 @@
 //! - [`wycheproof`]: the ed25519, x25519 and HMAC-SHA-512 files of `wycheproof/`, checked with
 //!   `ssb_impl::crypto`.
 
+pub mod go_ssb_legacy;
+pub mod legacy_msg;
 pub mod legacy_value;
 pub mod metafeed;
 pub mod shs_steps;
