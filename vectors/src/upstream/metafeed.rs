@@ -303,7 +303,10 @@ fn check_content(
                     if json_matches(cj, &Value::Dict(dict.clone())) {
                         r.passed.push("content");
                     } else {
-                        r.failures.push(format!("content {dict:?} differs from {cj}"));
+                        r.failures.push(format!(
+                            "content {:?} differs from {cj}",
+                            Value::Dict(dict.clone())
+                        ));
                     }
                 }
             }
@@ -320,7 +323,8 @@ fn check_content(
             if json_matches(hc, &Value::Dict(d.clone())) {
                 r.passed.push("content");
             } else {
-                r.failures.push(format!("content {d:?} differs from {hc}"));
+                r.failures
+                    .push(format!("content {:?} differs from {hc}", Value::Dict(d.clone())));
             }
         }
     }
@@ -720,8 +724,11 @@ struct BfeFormat {
     suffix: Option<String>,
 }
 
-/// `ssb-bfe-spec/bfe.json` as `(type code, type, format code, format, data_length)` rows.
-pub fn load_bfe_registry(dir: &Path) -> Result<Vec<(u8, String, u8, String, Option<usize>)>, UpstreamError> {
+/// One row of `bfe.json`: `(type code, type, format code, format, data_length)`.
+pub type BfeRow = (u8, String, u8, String, Option<usize>);
+
+/// `ssb-bfe-spec/bfe.json` as [`BfeRow`]s, in file order.
+pub fn load_bfe_registry(dir: &Path) -> Result<Vec<BfeRow>, UpstreamError> {
     let (_, types): (_, Vec<BfeType>) = read_json(dir, BFE_FILE)?;
     Ok(types
         .into_iter()
