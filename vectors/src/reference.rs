@@ -9,7 +9,7 @@ use ssb_impl::shs::{Client, Outcome, Server, Step};
 use ssb_impl::{FeedId, Keypair};
 
 /// The suites the reference implements.
-pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy"];
+pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy", "feed-bendybutt"];
 
 /// An op's failure: `kind` is compared with vectors, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,7 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "boxstream.decrypt" => boxstream_decrypt(args),
         "legacy.encode" => legacy_encode(args),
         "feed.validate" => feed_validate(args),
+        "bendybutt.validate" => bendybutt_validate(args),
         other => Err(OpError::new(
             "unsupported",
             format!("op {other:?} is not implemented"),
@@ -225,4 +226,34 @@ fn feed_validate(args: &Value) -> Result<Value, OpError> {
     let key = parse_hmac_key(&hmac).map_err(fail)?;
     let (checked, _) = validate_next(state.as_ref(), &msg, key.as_ref()).map_err(fail)?;
     Ok(json!({ "id": checked.id.to_string() }))
+}
+
+fn bendybutt_validate(args: &Value) -> Result<Value, OpError> {
+    use ssb_impl::bendybutt::message::FeedValidator;
+    use ssb_impl::bendybutt::metafeed::MetafeedValidator;
+    let messages = list_arg(args, "messages")?;
+    let metafeed = args
+        .get("metafeed")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| OpError::args("metafeed missing"))?;
+    let hmac: Option<[u8; 32]> = match args.get("hmac_key") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(array_arg(args, "hmac_key")?),
+    };
+    let mut keys = Vec::new();
+    let mut plain = FeedValidator::new(hmac);
+    let mut meta = MetafeedValidator::new(hmac);
+    for (i, m) in messages.iter().enumerate() {
+        let fail =
+            |kind: &str, e: &dyn std::fmt::Display| OpError::new(kind, format!("message {}: {e}", i + 1));
+        let key = if metafeed {
+            meta.append(m)
+                .map(|(v, _)| v.key)
+                .map_err(|e| fail(e.kind(), &e))?
+        } else {
+            plain.append(m).map(|v| v.key).map_err(|e| fail(e.kind(), &e))?
+        };
+        keys.push(Value::String(key.to_uri()));
+    }
+    Ok(json!({ "keys": keys }))
 }

@@ -11,6 +11,8 @@
 //     its `clean` step and the nonces are taken from the app MACs exactly as
 //     protocol.js's `secure` does.
 //   - box-stream: pull-box-stream's createBoxStream / createUnboxStream.
+//   - classic messages: ssb-validate's checkInvalid / id (with ssb-keys for the
+//     signature check) and the JSON.stringify(v, null, 2) signing encoding.
 // The only thing this file computes itself is the ephemeral key pair, because the
 // harness gives the raw curve25519 scalar while secret-handshake derives it from a
 // random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
@@ -24,6 +26,8 @@ const sodium = require('chloride')
 const shs = require('secret-handshake/crypto')
 const boxes = require('pull-box-stream')
 const pull = require('pull-stream')
+const nodeCrypto = require('crypto')
+const validate = require('ssb-validate')
 
 // ---------------------------------------------------------------------------
 // versions / backend
@@ -62,6 +66,8 @@ function versionString () {
   return [
     'secret-handshake@' + pkgVersion('secret-handshake'),
     'pull-box-stream@' + pkgVersion('pull-box-stream'),
+    'ssb-validate@' + pkgVersion('ssb-validate'),
+    'ssb-keys@' + pkgVersion('ssb-keys'),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
   ].join(' ')
@@ -338,14 +344,120 @@ async function boxDecrypt (args) {
 }
 
 // ---------------------------------------------------------------------------
+// classic messages (suite feed-legacy)
+
+// A JSON text given as hex of its UTF-8 bytes, parsed by JSON.parse (which keeps
+// the first position and last value of a duplicate key, and lone surrogate escapes).
+function jsonArg (args, name) {
+  const text = hexArg(args, name).toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new OpError('invalid_json', name + ': ' + describe(err))
+  }
+}
+
+function legacyEncode (args) {
+  const value = jsonArg(args, 'json')
+  // ssb-validate's own encode: JSON.stringify(value, null, 2)
+  const str = validate.encode(value)
+  if (typeof str !== 'string') {
+    // JSON.stringify gives undefined only for undefined/functions/symbols,
+    // which JSON.parse never yields
+    throw new OpError('internal', 'JSON.stringify gave ' + typeof str)
+  }
+  return {
+    signing: Buffer.from(str, 'utf8').toString('hex'),
+    length: str.length,
+    // what ssb-keys' hash (and so a message id) digests: the latin-1 view
+    sha256: nodeCrypto.createHash('sha256').update(Buffer.from(str, 'binary')).digest('hex')
+  }
+}
+
+// ssb-validate 4.1.4's error messages, by the start of their text, and the
+// ADAPTER.md family each belongs to (impl/src/legacy/mod.rs js_message/family).
+const VALIDATE_ERRORS = [
+  ['invalid message: must have author', 'invalid_author'],
+  ['invalid message: signature type must match author type', 'invalid_signature_format'],
+  ['invalid message: expected sequence', 'sequence_mismatch'],
+  ['invalid message: expected different previous message', 'previous_mismatch'],
+  ['initial message must have previous: null', 'first_previous_not_null'],
+  ['initial message must have sequence: 1', 'first_sequence_not_one'],
+  ['initial message must have timestamp', 'timestamp_not_number'],
+  ['message must have keys in allowed order', 'invalid_order'],
+  ['message has invalid properties', 'invalid_properties'],
+  ['type must be a string', 'invalid_content_type'],
+  ['Encoded message must not be larger than 8192 bytes', 'too_long'],
+  ['invalid HMAC key', 'invalid_hmac_key'],
+  ['invalid signature', 'invalid_signature']
+]
+
+function validateErrorKind (message) {
+  for (const [prefix, kind] of VALIDATE_ERRORS) {
+    if (message.startsWith(prefix)) return kind
+  }
+  return 'internal'
+}
+
+function stateArg (args) {
+  const s = args.state
+  if (s === undefined || s === null) return null
+  if (!isObject(s) || typeof s.id !== 'string' || typeof s.sequence !== 'number') {
+    throw invalid('`state` must be null or {id: string, sequence: number}')
+  }
+  // the shape ssb-validate keeps per feed (its flatState): id, sequence, timestamp
+  return { id: s.id, sequence: s.sequence, timestamp: s.timestamp === undefined ? null : s.timestamp }
+}
+
+// checkInvalid returns an Error for every rule it checks, but a few inputs make
+// it (or ssb-keys under it) throw instead. Tell which stage threw, by asking
+// ssb-validate's own stages again, and give that stage's family (DEVIATIONS.md).
+function thrownKind (thrown, state, hmacKey, msg) {
+  try {
+    validate.checkInvalidCheap(state, msg)
+  } catch (e) {
+    // e.g. `null`: reading msg.author throws a TypeError
+    return 'invalid_author'
+  }
+  // isInvalidHmacKey's Buffer.from(key, 'base64') throws on a number, boolean or
+  // object; ssb-keys' toBuffer throws on an array that passed it
+  if (hmacKey !== null && hmacKey !== undefined && typeof hmacKey !== 'string') return 'invalid_hmac_key'
+  // ssb-keys' verify: getCurve throws on an author whose tag is no known curve
+  // (ssb-ref's isFeedId lets `@….sha256` through, and a `.sig.sha256` signature
+  // then matches it)
+  if (/^unknown curve/.test(describe(thrown))) return 'invalid_author'
+  return 'internal'
+}
+
+function feedValidate (args) {
+  const state = stateArg(args)
+  const hmacKey = args.hmac_key === undefined ? null : args.hmac_key
+  const msg = jsonArg(args, 'message')
+  let err
+  try {
+    err = validate.checkInvalid(state, hmacKey, msg)
+  } catch (thrown) {
+    const kind = thrownKind(thrown, state, hmacKey, msg)
+    throw new OpError(kind, 'ssb-validate threw: ' + describe(thrown))
+  }
+  if (err) {
+    const message = describe(err)
+    throw new OpError(validateErrorKind(message), message.length > 500 ? message.slice(0, 500) + '…' : message)
+  }
+  return { id: validate.id(msg) }
+}
+
+// ---------------------------------------------------------------------------
 // dispatch
 
 const OPS = {
-  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream'] }),
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy'] }),
   'shs.client': shsClient,
   'shs.server': shsServer,
   'boxstream.encrypt': boxEncrypt,
-  'boxstream.decrypt': boxDecrypt
+  'boxstream.decrypt': boxDecrypt,
+  'legacy.encode': legacyEncode,
+  'feed.validate': feedValidate
 }
 
 async function handle (req) {

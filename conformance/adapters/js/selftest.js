@@ -250,7 +250,7 @@ async function main () {
   await test('capabilities', async () => {
     const caps = ok(await A.call('capabilities', {}))
     assert.strictEqual(caps.name, 'ssb-js')
-    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream'])
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy'])
     assert.match(caps.version, /secret-handshake@1\.1\.21/)
     console.log('     version: ' + caps.version)
   })
@@ -377,10 +377,9 @@ async function main () {
     const enc = ok(await A.call('boxstream.encrypt', { key: cOut.encrypt_key, nonce: cOut.encrypt_nonce, writes: clientWrites.map(hex), goodbye: true }))
     assert.strictEqual(enc.output, hex(c2sBox))
     const dec = ok(await A.call('boxstream.decrypt', { key: sOut.decrypt_key, nonce: sOut.decrypt_nonce, input: hex(c2sBox) }))
-    assert.strictEqual(dec.goodbye, true)
     assert.deepStrictEqual(dec.bodies, [hex(clientWrites[0]), hex(clientWrites[1].subarray(0, 4096)), hex(clientWrites[1].subarray(4096)), hex(clientWrites[3])])
     const dec2 = ok(await A.call('boxstream.decrypt', { key: cOut.decrypt_key, nonce: cOut.decrypt_nonce, input: hex(s2cBox) }))
-    assert.deepStrictEqual(dec2, { bodies: [], goodbye: true })
+    assert.deepStrictEqual(dec2, { bodies: [] })
   })
 
   const key = crypto.randomBytes(32); const nonce = crypto.randomBytes(24)
@@ -405,7 +404,6 @@ async function main () {
 
   await test('boxstream round trip encrypt -> decrypt', async () => {
     const dec = ok(await A.call('boxstream.decrypt', Object.assign({ input: hex(full) }, K)))
-    assert.strictEqual(dec.goodbye, true)
     assert.deepStrictEqual(Buffer.concat(dec.bodies.map(unhex)), Buffer.concat(writes))
     assert.ok(dec.bodies.every(b => b.length > 0 && b.length <= 8192))
   })
@@ -424,16 +422,16 @@ async function main () {
     ['ends inside header', full.subarray(0, 20), { error: 'truncated' }],
     ['ends inside body', full.subarray(0, 36 + 34 + 100), { error: 'truncated' }],
     ['ends inside goodbye', full.subarray(0, full.length - 1), { error: 'truncated' }],
-    ['hand-made frame + goodbye', Buffer.concat([f0.bytes, handGoodbye(key, f0.next)]), { ok: { bodies: [hex('abc')], goodbye: true } }],
+    ['hand-made frame + goodbye', Buffer.concat([f0.bytes, handGoodbye(key, f0.next)]), { ok: { bodies: [hex('abc')] } }],
+    ['frame boundary, no goodbye', noBye, { error: 'truncated' }],
+    ['empty input', Buffer.alloc(0), { error: 'truncated' }],
     // --- deviations from ADAPTER.md
-    ['frame boundary, no goodbye', noBye, { error: 'truncated' }, { ok: 'bodies, goodbye:false' }],
-    ['empty input', Buffer.alloc(0), { error: 'truncated' }, { ok: { bodies: [], goodbye: false } }],
-    ['data after goodbye', Buffer.concat([full, Buffer.from('trailing')]), { ok: 'bodies, goodbye:true' }, { error: 'data_after_goodbye' }],
-    ['second stream after goodbye', Buffer.concat([full, full]), { ok: 'bodies, goodbye:true' }, { error: 'data_after_goodbye' }],
-    ['header announces 5000 bytes', Buffer.concat([tooLong.bytes, handGoodbye(key, tooLong.next)]), { ok: { bodies: [hex(big)], goodbye: true } }, { error: 'body_too_long' }],
+    ['data after goodbye', Buffer.concat([full, Buffer.from('trailing')]), { ok: 'all bodies' }, { error: 'data_after_goodbye' }],
+    ['second stream after goodbye', Buffer.concat([full, full]), { ok: 'all bodies' }, { error: 'data_after_goodbye' }],
+    ['header announces 5000 bytes', Buffer.concat([tooLong.bytes, handGoodbye(key, tooLong.next)]), { ok: { bodies: [hex(big)] } }, { error: 'body_too_long' }],
     ['header announces 5000 bytes, input ends after the header', tooLong.bytes.subarray(0, 34), { error: 'truncated' }, { error: 'body_too_long' }],
     ['header announces 5000 bytes, 100 body bytes follow', tooLong.bytes.subarray(0, 134), { error: 'truncated' }, { error: 'body_too_long' }],
-    ['header announces 0 bytes (not goodbye)', Buffer.concat([zeroLen.bytes, handGoodbye(key, zeroLen.next)]), { ok: { bodies: [''], goodbye: true } }, { error: 'empty_body' }]
+    ['header announces 0 bytes (not goodbye)', Buffer.concat([zeroLen.bytes, handGoodbye(key, zeroLen.next)]), { ok: { bodies: [''] } }, { error: 'empty_body' }]
   ]
   const expectedBodies = (buf) => {
     // bodies of `full` for the 'bodies, ...' shorthands
@@ -447,8 +445,8 @@ async function main () {
       if (js.error) {
         assert.strictEqual(errKind(resp), js.error)
         if (verbose) console.log('     message: ' + resp.error.message)
-      } else if (js.ok === 'bodies, goodbye:true') {
-        assert.deepStrictEqual(ok(resp), { bodies: expectedBodies(), goodbye: true })
+      } else if (js.ok === 'all bodies') {
+        assert.deepStrictEqual(ok(resp), { bodies: expectedBodies() })
       } else {
         assert.deepStrictEqual(ok(resp), js.ok)
       }
@@ -472,12 +470,130 @@ async function main () {
     assert.strictEqual(errKind(await A.call('boxstream.encrypt', Object.assign({ writes: [] }, K))), 'invalid_args')
   })
 
+  await feedLegacyTests(A)
+
   await test('adapter exits 0 when stdin closes', async () => {
     assert.strictEqual(await A.close(), 0)
   })
 
   console.log(`${passed} passed, ${failed} failed`)
   process.exitCode = failed ? 1 : 0
+}
+
+// ---------------------------------------------------------------------------
+// suite feed-legacy: legacy.encode, feed.validate, make-feed.js, and the probes
+// of DEVIATIONS.md (section feed-legacy)
+
+async function feedLegacyTests (A) {
+  const ssbKeys = require('ssb-keys')
+  const validate = require('ssb-validate')
+  const { execFileSync } = require('child_process')
+  const utf8hex = s => Buffer.from(s, 'utf8').toString('hex')
+  const seed = crypto.createHash('sha256').update('feed seed').digest()
+  const keys = ssbKeys.generate('ed25519', seed)
+  const first = validate.create(null, keys, null, { type: 'post', text: 'first' }, 1700000000000)
+  const firstId = validate.id(first)
+  const state1 = { id: firstId, sequence: 1 }
+  const check = (msg, state, hmacKey) => A.call('feed.validate', {
+    state: state || null,
+    hmac_key: hmacKey === undefined ? null : hmacKey,
+    message: utf8hex(typeof msg === 'string' ? msg : JSON.stringify(msg))
+  })
+  // sign an arbitrary unsigned message, keeping its keys as given
+  const sign = unsigned => ssbKeys.signObj(keys, null, unsigned)
+  const second = over => sign(Object.assign({
+    previous: firstId, sequence: 2, author: keys.id, timestamp: 1700000000001, hash: 'sha256', content: { type: 'post', text: 'x' }
+  }, over))
+  const firstWith = over => sign(Object.assign({
+    previous: null, sequence: 1, author: keys.id, timestamp: 1700000000000, hash: 'sha256', content: { type: 'post', text: 'x' }
+  }, over))
+
+  await test('legacy.encode: JSON.stringify(v, null, 2), UTF-16 length, latin-1 sha256', async () => {
+    const text = '{"b":1,"10":[2,{}],"2":"\u00e9\ud83e\udd80","a":"\\ud800","b":3, "n":1e21}'
+    const r = ok(await A.call('legacy.encode', { json: utf8hex(text) }))
+    const str = JSON.stringify(JSON.parse(text), null, 2)
+    assert.strictEqual(Buffer.from(r.signing, 'hex').toString('utf8'), str)
+    assert.ok(str.startsWith('{\n  "2": "\u00e9\ud83e\udd80",\n  "10": ['), 'integer-like keys first')
+    assert.ok(str.includes('"b": 3') && str.includes('"\\ud800"') && str.includes('1e+21'))
+    assert.strictEqual(r.length, str.length)
+    assert.strictEqual(Buffer.from(r.sha256, 'hex').toString('base64') + '.sha256', ssbKeys.hash(str))
+    for (const bad of ['{', '', '[1,]', '\ufeff1', "{'a':1}"]) {
+      assert.strictEqual(errKind(await A.call('legacy.encode', { json: utf8hex(bad) })), 'invalid_json', bad)
+    }
+  })
+
+  await test('feed.validate: a make-feed.js feed (plain and HMAC) validates, ids match', async () => {
+    const hmacKey = crypto.createHash('sha256').update('caps.sign').digest().toString('base64')
+    for (const extra of [[], ['--hmac-key', hmacKey]]) {
+      const out = execFileSync(process.execPath, [path.join(__dirname, 'make-feed.js'), '--count', '60', '--seed', hex(seed)].concat(extra), { encoding: 'utf8' })
+      const lines = out.trim().split('\n')
+      assert.strictEqual(lines.length, 60)
+      let state = null
+      for (const line of lines) {
+        const { key, value } = JSON.parse(line)
+        const text = JSON.stringify(value)
+        assert.strictEqual(ok(await check(text, state, extra.length ? hmacKey : null)).id, key)
+        if (extra.length) assert.strictEqual(errKind(await check(text, state, null)), 'invalid_signature')
+        state = { id: key, sequence: value.sequence }
+      }
+    }
+  })
+
+  await test('feed.validate: errors by family', async () => {
+    assert.strictEqual(ok(await check(first)).id, firstId)
+    assert.strictEqual(ok(await check(second({}), state1)).id, validate.id(second({})))
+    assert.strictEqual(errKind(await check('{"previous":', null)), 'invalid_json')
+    assert.strictEqual(errKind(await check(first, state1)), 'sequence_mismatch')
+    assert.strictEqual(errKind(await check(second({ previous: validate.id(second({})) }), state1)), 'previous_mismatch')
+    assert.strictEqual(errKind(await check(second({}), null)), 'first_previous_not_null')
+    assert.strictEqual(errKind(await check(firstWith({ sequence: 2 }))), 'first_sequence_not_one')
+    assert.strictEqual(errKind(await check(firstWith({ timestamp: '1' }))), 'timestamp_not_number')
+    assert.strictEqual(errKind(await check(Object.assign({}, first, { content: { text: 'changed', type: 'post' } }))), 'invalid_signature')
+    assert.strictEqual(errKind(await check(firstWith({ hash: 'sha512' }))), 'invalid_properties')
+    assert.strictEqual(errKind(await check(firstWith({ content: { type: 'ab' } }))), 'invalid_content_type')
+    assert.strictEqual(errKind(await check(firstWith({ content: { type: 'post', text: 'x'.repeat(8200) } }))), 'too_long')
+    assert.strictEqual(errKind(await check(Object.assign({}, first, { signature: first.signature.replace('.sig.', '.sag.') }))), 'invalid_signature_format')
+    const tsLast = Object.assign({}, first); delete tsLast.timestamp; tsLast.timestamp = 1
+    assert.strictEqual(errKind(await check(tsLast)), 'invalid_order')
+    assert.strictEqual(errKind(await check(first, null, 'AAAA')), 'invalid_hmac_key')
+    assert.strictEqual(errKind(await check(first, null, Buffer.alloc(32).toString('base64'))), 'invalid_signature')
+  })
+
+  // Each probe: [name, message, state, hmac key, what JS gives, what the vectors and
+  // ssb-ref-adapter give (ADAPTER.md's family; for two faults, its check order)]
+  const withoutKey = (o, k) => { const c = Object.assign({}, o); delete c[k]; return c }
+  const sig64 = first.signature.slice(0, 88)
+  const longer = n => Buffer.concat([Buffer.from(sig64, 'base64'), Buffer.alloc(n, 7)]).toString('base64') + '.sig.ed25519'
+  const probes = [
+    ['later message with a string timestamp, validly signed', second({ timestamp: 'later' }), state1, null, 'ok', 'timestamp_not_number'],
+    ['author @….sha256', firstWith({ author: keys.id.replace('.ed25519', '.sha256') }), null, null, 'invalid_signature_format', 'invalid_author'],
+    ['author @….sha256 with a .sig.sha256 signature (ssb-keys throws)', Object.assign({}, first, { author: keys.id.replace('.ed25519', '.sha256'), signature: sig64 + '.sig.sha256' }), null, null, 'invalid_author', 'invalid_author'],
+    ['author @…=xed25519 (any character before the tag)', firstWith({ author: keys.id.replace('.ed25519', 'xed25519') }), null, null, 'invalid_signature_format', 'invalid_author'],
+    ['content an array', firstWith({ content: ['post'] }), null, null, 'invalid_content_type', 'invalid_properties'],
+    ['signature of 65 bytes (88 base64 chars), first 64 valid', Object.assign({}, first, { signature: longer(1) }), null, null, 'ok', 'invalid_signature_format'],
+    ['signature of 66 bytes (88 base64 chars), first 64 valid', Object.assign({}, first, { signature: longer(2) }), null, null, 'ok', 'invalid_signature_format'],
+    ['no signature key (two faults)', withoutKey(first, 'signature'), null, null, 'invalid_signature_format', 'invalid_order'],
+    ['first message with sequence 1.5 (two faults)', firstWith({ sequence: 1.5 }), null, null, 'first_sequence_not_one', 'invalid_properties'],
+    ['first message with sequence "1" (two faults)', firstWith({ sequence: '1' }), null, null, 'first_sequence_not_one', 'invalid_properties'],
+    ['{} (two faults)', {}, null, null, 'invalid_author', 'invalid_order'],
+    ['later message with sequence 2.5 after 1 (two faults)', second({ sequence: 2.5 }), state1, null, 'sequence_mismatch', 'invalid_properties'],
+    ['bad HMAC key and a bad message (two faults)', firstWith({ hash: 'md5' }), null, 'AAAA', 'invalid_properties', 'invalid_hmac_key'],
+    ['null message (TypeError)', null, null, null, 'invalid_author', 'invalid_author'],
+    ['HMAC key an array of 32 numbers (ssb-keys throws)', first, null, Array(32).fill(1), 'invalid_hmac_key', 'invalid_hmac_key']
+  ]
+  for (const [name, msg, state, hmacKey, js, spec] of probes) {
+    await test('feed.validate probe: ' + name + ' -> ' + js + (js !== spec ? '   [ssb-ref: ' + spec + ']' : ''), async () => {
+      const resp = await check(msg, state, hmacKey)
+      if (js === 'ok') {
+        assert.strictEqual(ok(resp).id, validate.id(msg))
+        if (msg.signature !== first.signature && msg.content === first.content) {
+          assert.notStrictEqual(ok(resp).id, firstId, 'same signed message, another id')
+        }
+      } else {
+        assert.strictEqual(errKind(resp), js, JSON.stringify(resp.error))
+      }
+    })
+  }
 }
 
 function settle (p) {

@@ -33,7 +33,7 @@ demo() {
     | node adapter.js)
   echo "$out" | cut -c1-200
   [ "$(echo "$out" | wc -l)" -eq 8 ] &&
-  echo "$out" | sed -n 3p | grep -q '"bodies":\["68656c6c6f","776f726c64"\],"goodbye":true' &&
+  echo "$out" | sed -n 3p | grep -q '"bodies":\["68656c6c6f","776f726c64"\]}' &&
   echo "$out" | sed -n 4p | grep -q '"kind":"truncated"' &&
   echo "$out" | sed -n 5p | grep -q '"kind":"msg1_rejected"' &&
   echo "$out" | sed -n 6p | grep -q '"kind":"invalid_args"' &&

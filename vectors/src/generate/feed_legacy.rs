@@ -38,6 +38,9 @@ const NOTES: &[(&str, &str)] = &[
     ("size_utf16", "the size is counted in UTF-16 units, not bytes: a message of 8192 units that is far more bytes in UTF-8"),
     ("field_order", "the keys are present but in an order that is not allowed, or one is missing or extra"),
     ("wrong_field", "one field has a wrong type or value"),
+    ("author_tag", "an author id whose tag is not .ed25519"),
+    ("content_array", "content that is an array (an object to JavaScript's typeof)"),
+    ("overlong_signature", "a valid signature with bytes appended: 65 and 66 bytes still spell 88 base64 characters"),
     ("int32_sequence", "sequence outside int32: ssb-validate's ~~n === n refuses it"),
     ("timestamp_later", "a non-number timestamp on a message after the first"),
     ("content_type_units", "content type length counted in UTF-16 units (astral characters count 2)"),
@@ -593,7 +596,7 @@ fn size_cases(b: &mut Builder, alice: &Signer, validate: &Validate) {
 
 fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &MsgId, validate: &Validate) {
     let null = || serde_json::Value::Null;
-    let reorders: [(&str, &[&str]); 6] = [
+    let reorders: [(&str, &[&str]); 5] = [
         (
             "previous not first",
             &[
@@ -653,10 +656,6 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
                 "signature",
             ],
         ),
-        (
-            "signature missing",
-            &["previous", "sequence", "author", "timestamp", "hash", "content"],
-        ),
     ];
     for (comment, keys) in reorders {
         validate(
@@ -702,7 +701,7 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
         ),
         (
             "author with suffix .sha256",
-            vec!["wrong_field"],
+            vec!["wrong_field", "author_tag"],
             fields(
                 s(&id.replace(".ed25519", ".sha256")),
                 n(1.0),
@@ -725,18 +724,6 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
             "invalid_author",
         ),
         (
-            "sequence 1.5",
-            vec!["wrong_field"],
-            fields(s(&id), n(1.5), ts(), s("sha256"), post("x")),
-            "invalid_properties",
-        ),
-        (
-            "sequence as a string",
-            vec!["wrong_field"],
-            fields(s(&id), s("1"), ts(), s("sha256"), post("x")),
-            "invalid_properties",
-        ),
-        (
             "timestamp as a string",
             vec!["wrong_field"],
             fields(s(&id), n(1.0), s("1700000000000"), s("sha256"), post("x")),
@@ -756,7 +743,7 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
         ),
         (
             "content an array",
-            vec!["wrong_field"],
+            vec!["wrong_field", "content_array"],
             fields(s(&id), n(1.0), ts(), s("sha256"), Value::Array(vec![s("post")])),
             "invalid_properties",
         ),
@@ -871,6 +858,33 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
             Intent::Accept,
         );
     }
+    // Sequence faults, each after a state that the sequence passes as "last + 1" (JS compares
+    // loosely), so only the type rule can fail.
+    for (comment, seq, st) in [
+        ("sequence 1.5 after 0.5", n(1.5), 0.5),
+        ("sequence \"2\" (a string) after 1", s("2"), 1.0),
+    ] {
+        let m = alice.sign(
+            vec![
+                ("previous", s(&id1.to_string())),
+                ("sequence", seq),
+                ("author", s(&id)),
+                ("timestamp", ts()),
+                ("hash", s("sha256")),
+                ("content", post("x")),
+            ],
+            None,
+        );
+        validate(
+            b,
+            comment,
+            &["wrong_field"],
+            state(id1, st),
+            null(),
+            &text(&Value::Object(m)),
+            Intent::Reject("invalid_properties"),
+        );
+    }
     // Sequence 2^31 is an integer, but not an int32.
     let big = alice.sign(
         vec![
@@ -940,6 +954,26 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
             b,
             comment,
             &["wrong_field"],
+            null(),
+            null(),
+            &text(&Value::Object(with(m1, "signature", s(&bad)))),
+            Intent::Reject("invalid_signature_format"),
+        );
+    }
+    // A valid signature with zero bytes appended: 65 and 66 bytes still spell 88 characters.
+    for extra in [1usize, 2] {
+        let mut bytes = STANDARD
+            .decode(sig.trim_end_matches(".sig.ed25519"))
+            .expect("ours");
+        bytes.extend(std::iter::repeat_n(0u8, extra));
+        let bad = format!("{}.sig.ed25519", STANDARD.encode(bytes));
+        validate(
+            b,
+            &format!(
+                "the valid signature plus {extra} zero byte(s): {} bytes, 88 characters",
+                64 + extra
+            ),
+            &["wrong_field", "overlong_signature"],
             null(),
             null(),
             &text(&Value::Object(with(m1, "signature", s(&bad)))),
