@@ -4,6 +4,7 @@
 //! (or succeeds) the way its author intended, so a generator bug cannot slip into a file.
 
 mod boxstream;
+mod feed_bendybutt;
 mod feed_legacy;
 mod shs;
 
@@ -26,6 +27,7 @@ pub const SUITES: &[(&str, Generator)] = &[
     ("shs", shs::generate),
     ("boxstream", boxstream::generate),
     ("feed-legacy", feed_legacy::generate),
+    ("feed-bendybutt", feed_bendybutt::generate),
 ];
 
 /// All vector files for `seed`, in a fixed order.
