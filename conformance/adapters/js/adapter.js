@@ -13,6 +13,10 @@
 //   - box-stream: pull-box-stream's createBoxStream / createUnboxStream.
 //   - classic messages: ssb-validate's checkInvalid / id (with ssb-keys for the
 //     signature check) and the JSON.stringify(v, null, 2) signing encoding.
+//   - Bendy Butt messages: ssb-bendy-butt/format's validate / getMsgId (with
+//     bencode, ssb-bfe and ssb-keys under it); meta feed management content:
+//     ssb-meta-feeds/validate's validateSingle, on the content section that
+//     ssb-bendy-butt's fromNativeMsg decodes (the module alone: no server, no db).
 // The only thing this file computes itself is the ephemeral key pair, because the
 // harness gives the raw curve25519 scalar while secret-handshake derives it from a
 // random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
@@ -28,6 +32,9 @@ const boxes = require('pull-box-stream')
 const pull = require('pull-stream')
 const nodeCrypto = require('crypto')
 const validate = require('ssb-validate')
+const bendyButt = require('ssb-bendy-butt/format')
+const metafeedValidate = require('ssb-meta-feeds/validate')
+const BFE = require('ssb-bfe')
 
 // ---------------------------------------------------------------------------
 // versions / backend
@@ -68,6 +75,10 @@ function versionString () {
     'pull-box-stream@' + pkgVersion('pull-box-stream'),
     'ssb-validate@' + pkgVersion('ssb-validate'),
     'ssb-keys@' + pkgVersion('ssb-keys'),
+    'ssb-bendy-butt@' + pkgVersion('ssb-bendy-butt'),
+    'ssb-meta-feeds@' + pkgVersion('ssb-meta-feeds'),
+    'bencode@' + pkgVersion('bencode'),
+    'ssb-bfe@' + pkgVersion('ssb-bfe'),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
   ].join(' ')
@@ -448,16 +459,193 @@ function feedValidate (args) {
 }
 
 // ---------------------------------------------------------------------------
+// Bendy Butt messages (suite feed-bendybutt)
+
+// ssb-bendy-butt 1.0.2's validate(nativeMsg, prevNativeMsg, hmacKey, cb) error
+// messages (validation.js), by their text, and the ADAPTER.md family each belongs
+// to. `null` kinds depend on the request (see bendyButtErrorKind).
+const BENDYBUTT_ERRORS = [
+  [/^invalid message: expected a bencode list of length 2/, 'invalid_shape'],
+  [/^invalid message: expected payload to be a bencode list of length 5/, 'invalid_shape'],
+  [/^invalid message size: /, 'too_long'],
+  [/^invalid message: expected author to be a buffer/, 'invalid_author'],
+  [/^invalid message: author is [\s\S]*, must be bendybutt v1 feed/, 'invalid_author'],
+  // previous on sequence 1 (_validateFirstPrevious)
+  [/^invalid message: previous is "[\s\S]*", expected a value of null because sequence is 1/, 'invalid_previous'],
+  [/^invalid message: sequence cannot be 1 if there exists a previous message/, 'sequence_mismatch'],
+  // previous on any other sequence (_validatePrevious)
+  [/^invalid message: expected previous to be a buffer/, 'invalid_shape'],
+  [/^invalid message: previous is "[\s\S]*", expected a valid message identifier/, 'invalid_previous'],
+  [/^invalid previousMsg: value must not be undefined if sequence > 1/, 'first_sequence_not_one'],
+  [/^invalid message: previousBFE is "[\s\S]*" but previous message author is/, 'previous_mismatch'],
+  // sequence (_validateSequence)
+  [/^invalid message: sequence is [\s\S]*, expected 1 because there is no previous message/, 'first_sequence_not_one'],
+  [/^invalid message: sequence is [\s\S]* but prevMsg sequence is/, 'sequence_mismatch'],
+  // a non-number, NaN, infinite or negative timestamp (_validateTimestamp)
+  [/^invalid message: timestamp is [\s\S]*, expected a non-negative number/, 'invalid_shape'],
+  // signature (_validateSignature)
+  [/^invalid message: expected signature to be a buffer/, 'invalid_shape'],
+  [/^invalid message: signature, expected a valid BFE signature buffer/, 'invalid_signature_format'],
+  [/^invalid message: signature by must correctly sign the payload/, 'invalid_signature'],
+  // the content section (_validateContentSection), checked after the signature
+  [/^invalid message: contentSection is missing/, 'invalid_shape'],
+  [/^invalid message: contentSection should be an array with two items/, null],
+  [/^invalid message: content should be an object/, 'invalid_shape'],
+  [/^invalid message: contentSignature should be a buffer/, 'invalid_shape'],
+  [/^invalid message: contentSignature expected to be a valid BFE signature buffer/, 'invalid_signature_format'],
+  // _validateHmac: the adapter always passes a 32-byte Buffer, so never expected
+  [/^invalid hmac/, 'invalid_args']
+]
+
+function bendyButtErrorKind (message, metafeed) {
+  for (const [re, kind] of BENDYBUTT_ERRORS) {
+    if (!re.test(message)) continue
+    if (kind !== null) return kind
+    // the content section is not `[content, contentSignature]`: for a meta feed
+    // that is content that is not signed (metafeed_content); otherwise the
+    // payload's fifth field is of the wrong kind (invalid_shape)
+    return metafeed ? 'metafeed_content' : 'invalid_shape'
+  }
+  return 'internal'
+}
+
+// ssb-bendy-butt throws instead of calling back for a few inputs. Which stage threw:
+//   - bencode 2.0.3's decoder: a missing ':' or 'e', or a length or integer that is
+//     not digits (it accepts everything else: leading zeros, unsorted or repeated
+//     keys, trailing bytes);
+//   - _validateAuthor formats a non-Buffer author with toString('hex'), which
+//     throws a RangeError on a number.
+function bendyButtThrownKind (err) {
+  const msg = describe(err)
+  if (/^Invalid data: Missing delimiter/.test(msg) || /^not a number: buffer\[/.test(msg)) {
+    return 'invalid_bencode'
+  }
+  const stack = err && typeof err.stack === 'string' ? err.stack : ''
+  // anything else the decoder throws (a RangeError for lists nested past the
+  // call stack)
+  if (/[\\/]bencode[\\/]lib[\\/]decode\.js:/.test(stack)) return 'invalid_bencode'
+  if (/\bat _validateAuthor\b/.test(stack)) return 'invalid_author'
+  return 'internal'
+}
+
+// ssb-meta-feeds 0.39.0's validateSingle([content, contentSignature], hmacKey)
+// error messages (validate.js), by their text.
+const METAFEED_ERRORS = [
+  [/^invalid message: contentSection cannot be null or undefined/, 'metafeed_content'],
+  [/^invalid message: cannot validate encrypted contentSection/, 'metafeed_content'],
+  [/^invalid message: contentSection [\s\S]* is incorrect, expected a list of content and contentSignature/, 'metafeed_content'],
+  [/^invalid message: content type [\s\S]* is incorrect/, 'metafeed_type'],
+  [/^invalid message: content subfeed type /, 'metafeed_subfeed'],
+  [/^invalid message: content metafeed type /, 'metafeed_metafeed'],
+  [/^invalid message: content nonce /, 'metafeed_nonce'],
+  [/^invalid hmac key: /, 'invalid_args'],
+  [/^invalid message: contentSignature "[\s\S]*", expected a base64 string/, 'invalid_signature_format'],
+  [/^invalid message: subfeed key "[\s\S]*", expected a canonical uri format or classic ssb sigil/, 'metafeed_subfeed'],
+  [/^invalid message: contentSignature must correctly sign the content using the subfeed key/, 'metafeed_content_signature']
+]
+
+function metafeedErrorKind (message) {
+  for (const [re, kind] of METAFEED_ERRORS) {
+    if (re.test(message)) return kind
+  }
+  return 'internal'
+}
+
+function clip (s) { return s.length > 500 ? s.slice(0, 500) + '…' : s }
+
+// validateSingle throws instead of returning an Error when a field it reads is
+// missing (`undefined.slice`, `content.nonce.length`) or when ssb-bfe's encode
+// refuses a field (e.g. `@` + base64 of 18 bytes + `.ed25519`: "No encoder for
+// type=feed format=?"). Tell which stage threw by asking ssb-bfe again, in
+// validateSingle's order: subfeed, metafeed, then the nonce of add/derived.
+// A missing field is `metafeed_content` (ADAPTER.md); a present one that ssb-bfe
+// refuses is its own field's family.
+function metafeedThrownKind (content) {
+  if (content === null || typeof content !== 'object') return 'metafeed_content'
+  const encodes = v => { try { return BFE.encode(v) !== undefined } catch (e) { return false } }
+  for (const [field, kind] of [['subfeed', 'metafeed_subfeed'], ['metafeed', 'metafeed_metafeed']]) {
+    if (content[field] === undefined) return 'metafeed_content'
+    if (!encodes(content[field])) return kind
+  }
+  if (content.type === 'metafeed/add/derived' && content.nonce == null) return 'metafeed_content'
+  return 'internal'
+}
+
+// One message against the one before it (null for the first), by
+// ssb-bendy-butt's validate. Its callback is called synchronously.
+function bendyButtCheck (nativeMsg, prevNativeMsg, hmacKey, metafeed) {
+  let called = false
+  let result
+  try {
+    bendyButt.validate(nativeMsg, prevNativeMsg, hmacKey, err => {
+      called = true
+      result = err
+    })
+  } catch (thrown) {
+    return { kind: bendyButtThrownKind(thrown), message: 'ssb-bendy-butt validate threw: ' + describe(thrown) }
+  }
+  if (!called) return { kind: 'internal', message: 'ssb-bendy-butt validate did not call back synchronously' }
+  if (!result) return null
+  const message = describe(result)
+  return { kind: bendyButtErrorKind(message, metafeed), message: 'ssb-bendy-butt: ' + message }
+}
+
+// Meta feed management content, as ssb-meta-feeds checks it (its isValid hands
+// validateSingle the decoded content and contentSignature of msg.value).
+function metafeedCheck (nativeMsg, hmacKey) {
+  let value
+  try {
+    value = bendyButt.fromNativeMsg(nativeMsg, 'js')
+  } catch (thrown) {
+    // ssb-bfe's decode throws on a type or format it does not know
+    return { kind: 'metafeed_content', message: 'ssb-bendy-butt fromNativeMsg threw: ' + describe(thrown) }
+  }
+  let err
+  try {
+    err = metafeedValidate.validateSingle([value.content, value.contentSignature], hmacKey)
+  } catch (thrown) {
+    return { kind: metafeedThrownKind(value.content), message: 'ssb-meta-feeds validateSingle threw: ' + describe(thrown) }
+  }
+  if (!err) return null
+  const message = describe(err)
+  return { kind: metafeedErrorKind(message), message: 'ssb-meta-feeds: ' + message }
+}
+
+function bendyButtValidate (args) {
+  if (!Array.isArray(args.messages)) throw invalid('`messages` must be a list of hex strings')
+  const messages = args.messages.map((m, i) => hexValue(m, 'messages[' + i + ']'))
+  const metafeed = boolArg(args, 'metafeed')
+  // the network key as the packages take it: a Buffer of 32 bytes, or none
+  const hmacKey = args.hmac_key === undefined || args.hmac_key === null
+    ? null
+    : hexArg(args, 'hmac_key', 32)
+
+  const keys = []
+  let prev = null
+  for (let i = 0; i < messages.length; i++) {
+    const msg = messages[i]
+    const fault = bendyButtCheck(msg, prev, hmacKey, metafeed) || (metafeed ? metafeedCheck(msg, hmacKey) : null)
+    if (fault) {
+      throw new OpError(fault.kind, clip('message ' + (i + 1) + ' of ' + messages.length + ': ' + fault.message))
+    }
+    keys.push(bendyButt.getMsgId(msg))
+    prev = msg
+  }
+  return { keys }
+}
+
+// ---------------------------------------------------------------------------
 // dispatch
 
 const OPS = {
-  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy'] }),
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt'] }),
   'shs.client': shsClient,
   'shs.server': shsServer,
   'boxstream.encrypt': boxEncrypt,
   'boxstream.decrypt': boxDecrypt,
   'legacy.encode': legacyEncode,
-  'feed.validate': feedValidate
+  'feed.validate': feedValidate,
+  'bendybutt.validate': bendyButtValidate
 }
 
 async function handle (req) {

@@ -48,8 +48,10 @@ async function test (name, fn) {
 // ---------------------------------------------------------------------------
 // adapter child process
 
-function startAdapter () {
-  const child = spawn(process.execPath, [path.join(__dirname, 'adapter.js')], {
+// `cmd`: another adapter's command line (split on spaces), default this one
+function startAdapter (cmd) {
+  const argv = cmd ? cmd.split(/\s+/).filter(Boolean) : [process.execPath, path.join(__dirname, 'adapter.js')]
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['pipe', 'pipe', 'inherit']
   })
   const rl = readline.createInterface({ input: child.stdout })
@@ -250,7 +252,8 @@ async function main () {
   await test('capabilities', async () => {
     const caps = ok(await A.call('capabilities', {}))
     assert.strictEqual(caps.name, 'ssb-js')
-    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy'])
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt'])
+    assert.match(caps.version, /ssb-bendy-butt@1\.0\.2 ssb-meta-feeds@0\.39\.0/)
     assert.match(caps.version, /secret-handshake@1\.1\.21/)
     console.log('     version: ' + caps.version)
   })
@@ -471,6 +474,7 @@ async function main () {
   })
 
   await feedLegacyTests(A)
+  await feedBendyButtTests(A)
 
   await test('adapter exits 0 when stdin closes', async () => {
     assert.strictEqual(await A.close(), 0)
@@ -594,6 +598,214 @@ async function feedLegacyTests (A) {
       }
     })
   }
+}
+
+// ---------------------------------------------------------------------------
+// suite feed-bendybutt: bendybutt.validate over ssb-bendy-butt (and
+// ssb-meta-feeds/validate for meta feeds), and the probes of DEVIATIONS.md
+// (section feed-bendybutt)
+
+async function feedBendyButtTests (A) {
+  const ssbKeys = require('ssb-keys')
+  const bencode = require('bencode')
+  const BFE = require('ssb-bfe')
+  const bendyButt = require('ssb-bendy-butt/format')
+  const seedOf = s => crypto.createHash('sha256').update(s).digest()
+  const author = ssbKeys.generate('ed25519', seedOf('bb author'), 'bendybutt-v1')
+  const other = ssbKeys.generate('ed25519', seedOf('bb other'), 'bendybutt-v1')
+  const subfeed = ssbKeys.generate('ed25519', seedOf('bb subfeed')) // a classic feed
+  const hmacKey = seedOf('bb caps.sign')
+  const NIL = Buffer.from([6, 2])
+  const keyOf = m => Buffer.concat([Buffer.from([1, 4]), crypto.createHash('sha256').update(m).digest()])
+  const uriOf = m => bendyButt.getMsgId(m)
+  const bfeSig = (keys, data, hk) => BFE.encode(ssbKeys.sign(keys, hk || null, data))
+  // [content, contentSignature]: the content signed by `keys` over "bendybutt" ‖ bencode(BFE(content))
+  // (`raw`: patch the BFE-encoded content before signing)
+  const section = (content, keys, hk, raw) => {
+    const c = Object.assign(BFE.encode(content), raw)
+    return [c, bfeSig(keys, Buffer.concat([Buffer.from('bendybutt'), bencode.encode(c)]), hk)]
+  }
+  // a message with any field, signed over the bencoded payload (bencode.encode sorts keys)
+  const msg = o => {
+    const k = o.keys || author
+    const payload = [o.authorBFE || BFE.encode(k.id), o.sequence === undefined ? 1 : o.sequence,
+      o.previous || NIL, o.timestamp === undefined ? 1700000000 : o.timestamp,
+      o.content || section({ type: 'post', text: o.text || 'x' }, k, o.hmacKey)]
+    return bencode.encode([payload, o.signature || bfeSig(o.signer || k, bencode.encode(payload), o.hmacKey)])
+  }
+  const check = (messages, metafeed, hk) => A.call('bendybutt.validate', {
+    messages: messages.map(hex), metafeed: !!metafeed, hmac_key: hk ? hex(hk) : null
+  })
+  const m1 = msg({ text: 'one' })
+  const m2 = msg({ sequence: 2, previous: keyOf(m1), text: 'two' })
+  const m3 = msg({ sequence: 3, previous: keyOf(m2), text: 'three' })
+
+  await test('bendybutt.validate: feeds made by ssb-bendy-butt newNativeMsg (plain, HMAC, encrypted as ssb-db2 does) validate, keys = getMsgId', async () => {
+    for (const hk of [null, hmacKey]) {
+      let previous = null
+      const feed = []
+      for (let i = 0; i < 5; i++) {
+        const content = i === 3
+          ? crypto.createHash('sha512').update('ciphertext').digest().toString('base64') + '.box2'
+          : { type: 'post', text: 'message ' + i + ' \u00e9\ud83c\udf0d', n: i, flag: i % 2 === 0, nothing: null }
+        const m = bendyButt.newNativeMsg({ keys: author, content, timestamp: 1700000000000 + i, previous, hmacKey: hk })
+        feed.push(m)
+        previous = { key: bendyButt.getMsgId(m), value: { sequence: i + 1 } }
+      }
+      const r = ok(await check(feed, false, hk))
+      assert.deepStrictEqual(r.keys, feed.map(uriOf))
+      assert.match(r.keys[0], /^ssb:message\/bendybutt-v1\/[A-Za-z0-9_-]{43}=$/)
+      if (hk) assert.strictEqual(errKind(await check(feed, false, null)), 'invalid_signature')
+    }
+  })
+
+  await test('bendybutt.validate: errors by family (messages with a signed content section)', async () => {
+    assert.deepStrictEqual(ok(await check([m1, m2, m3])).keys, [m1, m2, m3].map(uriOf))
+    const cases = [
+      [[Buffer.from('i5e')], 'invalid_shape'],
+      [[bencode.encode([[1, 2, 3, 4], BFE.encode(Buffer.alloc(64))])], 'invalid_shape'],
+      [[msg({ text: 'y'.repeat(8200) })], 'too_long'],
+      [[msg({ authorBFE: Buffer.concat([Buffer.from([0, 0]), Buffer.from(author.public.replace('.ed25519', ''), 'base64')]) })], 'invalid_author'],
+      [[msg({ authorBFE: 7 })], 'invalid_author'], // _validateAuthor throws a RangeError
+      [[msg({ previous: keyOf(m1) })], 'invalid_previous'],
+      [[m1, msg({ sequence: 2, text: 'nil previous' })], 'invalid_previous'],
+      [[m1, msg({ sequence: 2, previous: Buffer.concat([Buffer.from([1, 0]), keyOf(m1).subarray(2)]) })], 'invalid_previous'],
+      [[m2], 'first_sequence_not_one'],
+      [[m1, m2, msg({ sequence: 3, previous: keyOf(m1) })], 'previous_mismatch'],
+      [[m1, msg({ sequence: 3, previous: keyOf(m1) })], 'sequence_mismatch'],
+      [[m1, m1], 'sequence_mismatch'],
+      [[msg({ signature: Buffer.concat([Buffer.from([4, 1]), Buffer.alloc(64)]) })], 'invalid_signature_format'],
+      [[msg({ signer: other })], 'invalid_signature'],
+      [[m1], 'invalid_signature', hmacKey],
+      [[msg({ content: [BFE.encode({ type: 'post' }), Buffer.from([4, 0, 1])] })], 'invalid_signature_format'],
+      [[msg({ timestamp: Buffer.from('now') })], 'invalid_shape'],
+      [[Buffer.from(m1.toString('latin1').replace('i1e', 'i1x'), 'latin1')], 'invalid_bencode'] // bencode throws
+    ]
+    for (const [messages, kind, hk] of cases) {
+      const resp = await check(messages, false, hk)
+      assert.strictEqual(errKind(resp), kind, JSON.stringify(resp.error))
+      assert.match(resp.error.message, new RegExp('^message ' + messages.length + ' of ' + messages.length + ': '))
+    }
+    for (const args of [{}, { messages: ['zz'], metafeed: false }, { messages: [], metafeed: 1 }, { messages: [], metafeed: false, hmac_key: '00' }]) {
+      assert.strictEqual(errKind(await A.call('bendybutt.validate', args)), 'invalid_args', JSON.stringify(args))
+    }
+    assert.deepStrictEqual(ok(await check([])).keys, [])
+  })
+
+  // meta feed management messages: content signed by the subfeed, message by the meta feed
+  const mfContent = over => {
+    const c = Object.assign({
+      type: 'metafeed/add/derived', feedpurpose: 'main', subfeed: subfeed.id, metafeed: author.id,
+      nonce: seedOf('nonce'), tangles: { metafeed: { root: null, previous: null } }
+    }, over)
+    for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k]
+    return c
+  }
+  const mf = (over, signer, hk) => msg({ content: section(mfContent(over), signer || subfeed, hk), hmacKey: hk })
+
+  await test('bendybutt.validate metafeed: add/derived, add/existing, tombstone (plain and HMAC); errors by family', async () => {
+    for (const hk of [null, hmacKey]) {
+      const a = mf({}, null, hk)
+      const b = msg({ sequence: 2, previous: keyOf(a), content: section(mfContent({ type: 'metafeed/add/existing', nonce: undefined, tangles: undefined }), subfeed, hk), hmacKey: hk })
+      const c = msg({ sequence: 3, previous: keyOf(b), content: section(mfContent({ type: 'metafeed/tombstone', feedpurpose: undefined }), subfeed, hk), hmacKey: hk })
+      assert.deepStrictEqual(ok(await check([a, b, c], true, hk)).keys, [a, b, c].map(uriOf))
+    }
+    const cases = [
+      [mf({ type: 'metafeed/add' }), 'metafeed_type'],
+      [mf({ subfeed: '%' + Buffer.alloc(32, 4).toString('base64') + '.sha256' }), 'metafeed_subfeed'],
+      // a classic feed id of 18 bytes: ssb-bfe decodes it, then its encode throws
+      [msg({ content: section(mfContent({}), subfeed, null, { subfeed: Buffer.concat([Buffer.from([0, 0]), Buffer.alloc(18, 4)]) }) }), 'metafeed_subfeed'],
+      [mf({ metafeed: subfeed.id }), 'metafeed_metafeed'],
+      [mf({ nonce: Buffer.alloc(31) }), 'metafeed_nonce'],
+      [mf({}, other), 'metafeed_content_signature'],
+      [mf({ subfeed: undefined }), 'metafeed_content'], // validateSingle throws
+      [mf({ nonce: undefined }), 'metafeed_content'], // validateSingle throws
+      [msg({ content: BFE.encode(mfContent({})) }), 'metafeed_content'] // not signed
+    ]
+    for (const [m, kind] of cases) {
+      const resp = await check([m], true)
+      assert.strictEqual(errKind(resp), kind, JSON.stringify(resp.error))
+    }
+  })
+
+  // Each probe: [name, messages, metafeed, what JS gives, what ssb-ref-adapter gives]
+  // ('ok' for JS: accepted, and the keys are the sha256 of the bytes as given)
+  const canonical = m1.toString('latin1')
+  const edit = (from, to) => Buffer.from(canonical.replace(from, to), 'latin1')
+  const encryptedBFE = Buffer.concat([Buffer.from([5, 1]), crypto.createHash('sha512').update('box').digest()])
+  // the content dictionary of m1 with `type` before `text`, signed over those bytes
+  const unsorted = (() => {
+    const payload = bencode.encode(bencode.decode(m1)[0]).toString('latin1')
+    const text = payload.match(/4:text\d+:\x06\x00one/)[0]
+    const type = payload.match(/4:type\d+:\x06\x00post/)[0]
+    const bytes = Buffer.from(payload.replace(text + type, type + text), 'latin1')
+    assert.notDeepStrictEqual(bytes, Buffer.from(payload, 'latin1'))
+    return Buffer.concat([Buffer.from('l'), bytes, bencode.encode(bfeSig(author, bytes)), Buffer.from('e')])
+  })()
+  const probes = [
+    ['content a bare dictionary (no content signature)', [msg({ content: BFE.encode({ type: 'post', text: 'x' }) })], false, 'invalid_shape', 'ok'],
+    ['content raw BFE encrypted bytes (the spec\'s second shape)', [msg({ content: encryptedBFE })], false, 'invalid_shape', 'ok'],
+    ['content [encrypted, signature] (what ssb-db2 creates)', [msg({ content: [encryptedBFE, bfeSig(author, Buffer.from('x'))] })], false, 'ok', 'invalid_shape'],
+    ['another author continues the feed', [m1, msg({ keys: other, sequence: 2, previous: keyOf(m1) })], false, 'ok', 'author_mismatch'],
+    ['sequence 0', [msg({ sequence: 0 })], false, 'invalid_previous', 'invalid_sequence'],
+    ['sequence a byte string "1"', [msg({ sequence: Buffer.from('1') })], false, 'invalid_previous', 'invalid_shape'],
+    ['sequence 3 after 1, previous = key of message 2 (two faults)', [m1, m3], false, 'previous_mismatch', 'sequence_mismatch'],
+    ['negative timestamp', [msg({ timestamp: -1 })], false, 'invalid_shape', 'ok'],
+    ['non-canonical: sequence i01e', [edit('i1e', 'i01e')], false, 'ok', 'invalid_bencode'],
+    ['non-canonical: sequence i+1e', [edit('i1e', 'i+1e')], false, 'ok', 'invalid_bencode'],
+    ['non-canonical: bytes after the message', [Buffer.concat([m1, Buffer.from('junk')])], false, 'ok', 'invalid_bencode'],
+    ['non-canonical: content keys out of order, signed over the bytes as given', [unsorted], false, 'invalid_signature', 'invalid_bencode'],
+    ['metafeed: type metafeed/update', [mf({ type: 'metafeed/update' })], true, 'ok', 'metafeed_type'],
+    ['metafeed: metafeed field another meta feed', [mf({ metafeed: other.id })], true, 'ok', 'metafeed_metafeed'],
+    ['metafeed: nonce a BFE string of 32 characters', [mf({ nonce: 'n'.repeat(32) })], true, 'ok', 'metafeed_nonce'],
+    ['metafeed: add/derived without feedpurpose', [mf({ feedpurpose: undefined })], true, 'ok', 'metafeed_content'],
+    ['metafeed: tangles a string', [mf({ tangles: 'none' })], true, 'ok', 'metafeed_content'],
+    ['metafeed: content raw BFE encrypted bytes', [msg({ content: encryptedBFE })], true, 'metafeed_content', 'ok']
+  ]
+  // SSB_REF_ADAPTER=target/debug/ssb-ref-adapter also checks the ssb-ref column
+  const R = process.env.SSB_REF_ADAPTER ? startAdapter(process.env.SSB_REF_ADAPTER) : null
+  for (const [name, messages, metafeed, js, ref] of probes) {
+    await test('bendybutt.validate probe: ' + name + ' -> ' + js + (js !== ref ? '   [ssb-ref: ' + ref + ']' : ''), async () => {
+      if (R) {
+        const r = await R.call('bendybutt.validate', { messages: messages.map(hex), metafeed, hmac_key: null })
+        assert.strictEqual(r.ok ? 'ok' : r.error.kind, ref, 'ssb-ref: ' + JSON.stringify(r.error || ''))
+      }
+      const resp = await check(messages, metafeed)
+      if (js === 'ok') {
+        assert.deepStrictEqual(ok(resp).keys, messages.map(uriOf))
+        if (name.startsWith('non-canonical')) assert.notStrictEqual(ok(resp).keys[0], uriOf(m1), 'same signed payload, another key')
+      } else {
+        assert.strictEqual(errKind(resp), js, JSON.stringify(resp.error))
+      }
+    })
+  }
+  if (R) await R.close()
+
+  // The vectors: every case gives the vector's result, except the documented
+  // deviations (deviations.toml), which give the JS result shown here.
+  const DEVIANT = {
+    '0001': 'invalid_shape', '0002': 'invalid_shape', '0003': 'invalid_shape', '0024': 'invalid_shape', '0038': 'invalid_shape',
+    '0011': 'invalid_shape', '0012': 'invalid_shape', '0013': 'invalid_shape', '0014': 'invalid_shape',
+    '0015': 'invalid_shape', '0016': 'invalid_shape', '0017': 'invalid_shape', '0019': 'invalid_shape',
+    '0010': 'invalid_previous', '0030': 'invalid_previous',
+    '0026': 'invalid_shape', '0027': 'invalid_signature',
+    '0034': 'ok'
+  }
+  await test('bendybutt.validate: the feed-bendybutt vectors give the vector\'s result or the documented JS one', async () => {
+    const file = path.join(__dirname, '..', '..', '..', 'vectors', 'feed-bendybutt.json')
+    const vectors = JSON.parse(require('fs').readFileSync(file, 'utf8'))
+    let n = 0
+    for (const c of vectors.cases) {
+      const resp = await A.call(c.input.op, c.input.args)
+      const got = resp.ok ? 'ok' : resp.error.kind
+      const num = c.id.split('/')[1]
+      const want = num in DEVIANT ? DEVIANT[num] : ('error' in c.expect ? c.expect.error : 'ok')
+      assert.strictEqual(got, want, c.id + ' ' + JSON.stringify(resp.error || ''))
+      if (got === 'ok' && c.expect.keys) assert.deepStrictEqual(resp.ok.keys, c.expect.keys, c.id)
+      n++
+    }
+    assert.strictEqual(n, 38)
+  })
 }
 
 function settle (p) {
