@@ -590,6 +590,43 @@ impl FeedValidator {
     }
 }
 
+impl MessageError {
+    /// The adapter-protocol kind (suite feed-bendybutt): one per rule family.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageError::TooLong { .. } => "too_long",
+            MessageError::Bencode(_) => "invalid_bencode",
+            MessageError::NotMessageList { .. }
+            | MessageError::NotPayloadList { .. }
+            | MessageError::WrongKind { .. }
+            | MessageError::ContentShape { .. } => "invalid_shape",
+            MessageError::Author(_) => "invalid_author",
+            MessageError::SequenceNotPositive { .. } | MessageError::SequenceTooLarge { .. } => {
+                "invalid_sequence"
+            }
+            MessageError::FirstPreviousNotNil { .. }
+            | MessageError::PreviousMissing { .. }
+            | MessageError::Previous(_) => "invalid_previous",
+            MessageError::ContentSignature(_) | MessageError::Signature(_) => "invalid_signature_format",
+            MessageError::SignatureInvalid => "invalid_signature",
+            MessageError::KeyNotAuthor { .. } => "invalid_args",
+        }
+    }
+}
+
+impl FeedError {
+    /// The adapter-protocol kind (suite feed-bendybutt).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FeedError::Message(m) => m.kind(),
+            FeedError::FirstSequence { .. } => "first_sequence_not_one",
+            FeedError::AuthorMismatch { .. } => "author_mismatch",
+            FeedError::WrongSequence { .. } => "sequence_mismatch",
+            FeedError::WrongPrevious { .. } => "previous_mismatch",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -879,42 +916,5 @@ mod tests {
         let m4 = sign(&k, 4, Some(m3.key()), Content::Encrypted(vec![4]));
         let mut resumed = FeedValidator::resume(s, None);
         resumed.append(&m4.encode()).unwrap();
-    }
-}
-
-impl MessageError {
-    /// The adapter-protocol kind (suite feed-bendybutt): one per rule family.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MessageError::TooLong { .. } => "too_long",
-            MessageError::Bencode(_) => "invalid_bencode",
-            MessageError::NotMessageList { .. }
-            | MessageError::NotPayloadList { .. }
-            | MessageError::WrongKind { .. }
-            | MessageError::ContentShape { .. } => "invalid_shape",
-            MessageError::Author(_) => "invalid_author",
-            MessageError::SequenceNotPositive { .. } | MessageError::SequenceTooLarge { .. } => {
-                "invalid_sequence"
-            }
-            MessageError::FirstPreviousNotNil { .. }
-            | MessageError::PreviousMissing { .. }
-            | MessageError::Previous(_) => "invalid_previous",
-            MessageError::ContentSignature(_) | MessageError::Signature(_) => "invalid_signature_format",
-            MessageError::SignatureInvalid => "invalid_signature",
-            MessageError::KeyNotAuthor { .. } => "invalid_args",
-        }
-    }
-}
-
-impl FeedError {
-    /// The adapter-protocol kind (suite feed-bendybutt).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            FeedError::Message(m) => m.kind(),
-            FeedError::FirstSequence { .. } => "first_sequence_not_one",
-            FeedError::AuthorMismatch { .. } => "author_mismatch",
-            FeedError::WrongSequence { .. } => "sequence_mismatch",
-            FeedError::WrongPrevious { .. } => "previous_mismatch",
-        }
     }
 }

@@ -436,6 +436,36 @@ impl MetafeedValidator {
     }
 }
 
+impl MetafeedError {
+    /// The adapter-protocol kind (suite feed-bendybutt): one per meta feed content rule.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetafeedError::UnknownType { .. } | MetafeedError::Type(_) => "metafeed_type",
+            MetafeedError::Subfeed(_) => "metafeed_subfeed",
+            MetafeedError::Metafeed(_) | MetafeedError::MetafeedNotAuthor { .. } => "metafeed_metafeed",
+            MetafeedError::Nonce(_) | MetafeedError::NonceLength { .. } => "metafeed_nonce",
+            MetafeedError::ContentSignatureInvalid { .. } => "metafeed_content_signature",
+            MetafeedError::KeyNotSubfeed { .. } => "invalid_args",
+            MetafeedError::NotSigned { .. }
+            | MetafeedError::MissingField { .. }
+            | MetafeedError::NotBytes { .. }
+            | MetafeedError::FeedPurpose(_)
+            | MetafeedError::Tangles { .. }
+            | MetafeedError::TangleRef { .. } => "metafeed_content",
+        }
+    }
+}
+
+impl MetafeedFeedError {
+    /// The adapter-protocol kind (suite feed-bendybutt).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetafeedFeedError::Feed(f) => f.kind(),
+            MetafeedFeedError::Content(c) => c.kind(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,35 +659,5 @@ mod tests {
         assert_eq!(verified.key, good.key());
         assert!(matches!(entry, MetafeedEntry::Management(_)));
         assert_eq!(v.feed().state().unwrap().sequence, 1);
-    }
-}
-
-impl MetafeedError {
-    /// The adapter-protocol kind (suite feed-bendybutt): one per meta feed content rule.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MetafeedError::UnknownType { .. } | MetafeedError::Type(_) => "metafeed_type",
-            MetafeedError::Subfeed(_) => "metafeed_subfeed",
-            MetafeedError::Metafeed(_) | MetafeedError::MetafeedNotAuthor { .. } => "metafeed_metafeed",
-            MetafeedError::Nonce(_) | MetafeedError::NonceLength { .. } => "metafeed_nonce",
-            MetafeedError::ContentSignatureInvalid { .. } => "metafeed_content_signature",
-            MetafeedError::KeyNotSubfeed { .. } => "invalid_args",
-            MetafeedError::NotSigned { .. }
-            | MetafeedError::MissingField { .. }
-            | MetafeedError::NotBytes { .. }
-            | MetafeedError::FeedPurpose(_)
-            | MetafeedError::Tangles { .. }
-            | MetafeedError::TangleRef { .. } => "metafeed_content",
-        }
-    }
-}
-
-impl MetafeedFeedError {
-    /// The adapter-protocol kind (suite feed-bendybutt).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MetafeedFeedError::Feed(f) => f.kind(),
-            MetafeedFeedError::Content(c) => c.kind(),
-        }
     }
 }

@@ -692,7 +692,9 @@ fn order_and_field_cases(b: &mut Builder, alice: &Signer, m1: &Object, id1: &Msg
     };
     let id = alice.id();
     let ts = || n(1_700_000_000_000.0);
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, Value)>, &'static str)> = vec![
+    // (comment, flags, the fields in order, the expected kind)
+    type FieldCase<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, Value)>, &'static str);
+    let cases: Vec<FieldCase> = vec![
         (
             "author is a number",
             vec!["wrong_field"],
