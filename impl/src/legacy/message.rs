@@ -42,9 +42,10 @@ impl MsgId {
 }
 
 /// Decodes base64 that is canonical: standard alphabet, padding present, unused bits zero.
+/// The `STANDARD` engine of base64 0.22 already refuses everything else (canonical padding
+/// mode, no trailing bits), so no re-encoding check is needed; `tests` pins that.
 pub fn canonical_b64(s: &str) -> Option<Vec<u8>> {
-    let bytes = STANDARD.decode(s).ok()?;
-    (STANDARD.encode(&bytes) == s).then_some(bytes)
+    STANDARD.decode(s).ok()
 }
 
 /// Decodes base64 the way Node's `Buffer.from(s, 'base64')` does: both alphabets, characters
@@ -153,15 +154,29 @@ fn string_field<'a>(msg: &'a Object, key: &str) -> Option<&'a JsString> {
 /// The key order a signed message must have: previous, author/sequence (either order),
 /// timestamp, hash, content, signature, and nothing else.
 pub fn has_valid_order(msg: &Object) -> bool {
-    let keys: Vec<String> = msg.keys().map(JsString::to_string_lossy).collect();
-    let k: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let k: Vec<&JsString> = msg.keys().collect();
     k.len() == 7
-        && k[0] == "previous"
-        && ((k[1] == "author" && k[2] == "sequence") || (k[1] == "sequence" && k[2] == "author"))
-        && k[3] == "timestamp"
-        && k[4] == "hash"
-        && k[5] == "content"
-        && k[6] == "signature"
+        && k[0].eq_str("previous")
+        && ((k[1].eq_str("author") && k[2].eq_str("sequence"))
+            || (k[1].eq_str("sequence") && k[2].eq_str("author")))
+        && k[3].eq_str("timestamp")
+        && k[4].eq_str("hash")
+        && k[5].eq_str("content")
+        && k[6].eq_str("signature")
+}
+
+/// The signing encoding without its last entry, `signature`: the full encoding cut where
+/// `,\n  "signature": ` starts, closed with `\n}`. Strings in the encoding never hold a raw
+/// newline, so that text occurs only where the top-level `signature` entry begins.
+fn without_signature_units(units: &[u16]) -> Option<Vec<u16>> {
+    let marker: Vec<u16> = ",\n  \"signature\": ".encode_utf16().collect();
+    let at = units
+        .windows(marker.len())
+        .rposition(|w| w == marker.as_slice())?;
+    let mut out = Vec::with_capacity(at + 2);
+    out.extend_from_slice(&units[..at]);
+    out.extend("\n}".encode_utf16());
+    Some(out)
 }
 
 /// JavaScript's `~~n === n`: an integer that survives conversion to int32.
@@ -273,11 +288,22 @@ pub fn prepare(msg: &Value, hmac_key: Option<&[u8; 32]>) -> Result<Prepared, E> 
     let sig_b64 = sig.strip_suffix(".sig.ed25519").ok_or(E::SignatureSuffix)?;
     let sig_bytes = canonical_b64(sig_b64).ok_or(E::SignatureNotCanonical)?;
     let signature: [u8; 64] = sig_bytes.try_into().map_err(|_| E::SignatureLength)?;
-    let units = to_signing_units(&Value::Object(msg.clone()));
+    let units = super::stringify::object_signing_units(msg);
     if units.len() > MAX_MESSAGE_UNITS {
         return Err(E::TooLong);
     }
-    let signed = signed_bytes(&msg.without("signature"), hmac_key);
+    // One encoding serves both the id and the signed bytes (the order check above put
+    // `signature` last).
+    let signed = match without_signature_units(&units) {
+        Some(unsigned) => {
+            let text = String::from_utf16_lossy(&unsigned).into_bytes();
+            match hmac_key {
+                Some(k) => crypto::auth(k, &text).to_vec(),
+                None => text,
+            }
+        }
+        None => signed_bytes(&msg.without("signature"), hmac_key),
+    };
     Ok(Prepared {
         checked: Checked {
             id: MsgId(latin1_sha256(&units)),
@@ -298,4 +324,34 @@ pub fn check_message(msg: &Value, hmac_key: Option<&[u8; 32]>) -> Result<Checked
     let p = prepare(msg, hmac_key)?;
     p.verdict(p.signature_ok())?;
     Ok(p.checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_b64_refuses_non_canonical_forms() {
+        assert_eq!(canonical_b64("aGk="), Some(b"hi".to_vec()));
+        assert_eq!(canonical_b64("aGl="), None, "unused bits set");
+        assert_eq!(canonical_b64("aGk"), None, "padding missing");
+        assert_eq!(canonical_b64("aGk=="), None, "too much padding");
+        assert_eq!(canonical_b64("aG k="), None);
+    }
+
+    #[test]
+    fn the_cut_encoding_equals_the_encoding_of_the_unsigned_message() {
+        let keys = Keypair::from_seed([9; 32]);
+        let mut content = Object::new();
+        content.insert("type".into(), Value::string("post"));
+        content.insert(
+            "text".into(),
+            Value::string("a \"signature\": inside\n,\n  \"signature\": "),
+        );
+        let (msg, _) = sign_message(&keys, None, 1, 1.0, Value::Object(content), None);
+        let full = super::super::stringify::object_signing_units(&msg);
+        let cut = without_signature_units(&full).unwrap();
+        assert_eq!(cut, to_signing_units(&Value::Object(msg.without("signature"))));
+        assert!(check_message(&Value::Object(msg), None).is_ok());
+    }
 }

@@ -13,6 +13,13 @@ pub fn to_signing_units(v: &Value) -> Vec<u16> {
     out
 }
 
+/// `JSON.stringify(o, null, 2)` of an object, without wrapping it in a [`Value`] first.
+pub fn object_signing_units(o: &super::value::Object) -> Vec<u16> {
+    let mut out = Vec::with_capacity(1024);
+    write_object(&mut out, o, 0, Some(2));
+    out
+}
+
 /// `JSON.stringify(v)` (no indentation) as UTF-16 code units.
 pub fn to_compact_units(v: &Value) -> Vec<u16> {
     let mut out = Vec::with_capacity(256);
@@ -95,8 +102,14 @@ fn write_value(out: &mut Vec<u16>, v: &Value, level: usize, indent: Option<usize
             newline(out, level, indent);
             out.push(u16::from(b']'));
         }
-        Value::Object(o) if o.is_empty() => push_ascii(out, "{}"),
-        Value::Object(o) => {
+        Value::Object(o) => write_object(out, o, level, indent),
+    }
+}
+
+fn write_object(out: &mut Vec<u16>, o: &super::value::Object, level: usize, indent: Option<usize>) {
+    match o {
+        o if o.is_empty() => push_ascii(out, "{}"),
+        o => {
             out.push(u16::from(b'{'));
             for (i, (k, item)) in o.iter().enumerate() {
                 if i > 0 {
