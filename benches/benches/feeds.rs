@@ -826,17 +826,13 @@ impl Report<'_> {
         let (lean_lo, lean_hi) = v.ratio_iqr("single_lean", "raw_verify");
         let _ = writeln!(
             md,
-            "* `prepare` stringifies the message twice and deep-copies it three times: \
-             `to_signing_units(&Value::Object(msg.clone()))` for the id (the caller's `&Value` \
-             would do), then `signed_bytes(&msg.without(\"signature\"))`, which copies again \
-             (`Value::Object(unsigned.clone())`), stringifies again and converts to UTF-8 char by \
-             char. Since `has_valid_order` has just established that `signature` is the last of \
-             the seven keys, the encoding without it is the full encoding cut before \
-             `,\\n  \"signature\": ` plus `\\n}}`. The bench's `prepare_lean` (same field checks, \
-             one encoding from the `&Value`, signed bytes cut from it, direct UTF-8; checked to \
-             give the same `Prepared` for every message) takes {} against {} for `prepare`; \
-             single validation with it (`append_prepared` on its output, verify phase) takes {} \
-             per message: **{:.1} %** of raw verify (IQR {:.1}–{:.1} %), against {:.1} % now.",
+            "* `prepare` encodes the message once and cuts the signed bytes from that encoding \
+             (the order check has put `signature` last, so the encoding without it is the full \
+             one cut before `,\\n  \"signature\": ` plus `\\n}}`). The bench's `prepare_lean` \
+             does the same and also writes UTF-8 directly and skips a few allocations in the field \
+             checks (checked to give the same `Prepared` for every message): {} against {} for \
+             `prepare`; single validation with it (`append_prepared` on its output, verify phase) \
+             takes {} per message: **{:.1} %** of raw verify (IQR {:.1}–{:.1} %), against {:.1} % now.",
             fmt_ns(ns("prepare_lean")),
             fmt_ns(ns("prepare")),
             fmt_ns(lean),
