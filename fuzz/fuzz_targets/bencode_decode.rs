@@ -26,6 +26,7 @@
 
 #![no_main]
 
+use ssb_fuzz::apply_edits;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -103,30 +104,6 @@ fn fixture() -> &'static Fixture {
             state_after_first,
         }
     })
-}
-
-fn apply_edits(text: &[u8], edits: &[u8]) -> Vec<u8> {
-    let mut out = text.to_vec();
-    for e in edits.chunks_exact(3) {
-        let raw = u16::from_le_bytes([e[0], e[1]]);
-        let (op, pos) = (raw >> 14, usize::from(raw & 0x3fff));
-        match op {
-            1 => {
-                let at = pos % (out.len() + 1);
-                out.insert(at, e[2]);
-            }
-            2 if !out.is_empty() => {
-                let at = pos % out.len();
-                out.remove(at);
-            }
-            _ if !out.is_empty() => {
-                let at = pos % out.len();
-                out[at] = e[2];
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 fn check_bencode(data: &[u8]) {

@@ -21,6 +21,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ssb_fuzz::apply_edits;
 use ssb_impl::bendybutt::bfe::{self, Bfe, FeedFormat, FeedRef, MsgFormat, MsgRef};
 use ssb_impl::legacy::message::MsgId;
 
@@ -138,30 +139,6 @@ fn text(s: &str) {
             "MsgRef accepts a classic sigil legacy MsgId refuses: {s}"
         );
     }
-}
-
-fn apply_edits(text: &[u8], edits: &[u8]) -> Vec<u8> {
-    let mut out = text.to_vec();
-    for e in edits.chunks_exact(3) {
-        let raw = u16::from_le_bytes([e[0], e[1]]);
-        let (op, pos) = (raw >> 14, usize::from(raw & 0x3fff));
-        match op {
-            1 => {
-                let at = pos % (out.len() + 1);
-                out.insert(at, e[2]);
-            }
-            2 if !out.is_empty() => {
-                let at = pos % out.len();
-                out.remove(at);
-            }
-            _ if !out.is_empty() => {
-                let at = pos % out.len();
-                out[at] = e[2];
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// A valid id string picked by `sel` (form and format) with id bytes derived from `fill`.

@@ -23,6 +23,7 @@
 
 #![no_main]
 
+use ssb_fuzz::apply_edits;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -69,30 +70,6 @@ fn fixture() -> &'static Fixture {
         assert_eq!(check_message(&v, None).expect("fixture validates").id, f.id);
         f
     })
-}
-
-fn apply_edits(text: &[u8], edits: &[u8]) -> Vec<u8> {
-    let mut out = text.to_vec();
-    for e in edits.chunks_exact(3) {
-        let raw = u16::from_le_bytes([e[0], e[1]]);
-        let (op, pos) = (raw >> 14, usize::from(raw & 0x3fff));
-        match op {
-            1 => {
-                let at = pos % (out.len() + 1);
-                out.insert(at, e[2]);
-            }
-            2 if !out.is_empty() => {
-                let at = pos % out.len();
-                out.remove(at);
-            }
-            _ if !out.is_empty() => {
-                let at = pos % out.len();
-                out[at] = e[2];
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Validates `v` both ways and checks they agree; returns the verdict of `check_message`.
