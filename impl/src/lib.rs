@@ -11,6 +11,7 @@ pub mod driver;
 pub mod feed;
 pub mod identity;
 pub mod legacy;
+pub mod muxrpc;
 pub mod shs;
 pub mod shs1_exe;
 

@@ -9,7 +9,7 @@ use ssb_impl::shs::{Client, Outcome, Server, Step};
 use ssb_impl::{FeedId, Keypair};
 
 /// The suites the reference implements.
-pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy", "feed-bendybutt"];
+pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy", "feed-bendybutt", "muxrpc"];
 
 /// An op's failure: `kind` is compared with vectors, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "legacy.encode" => legacy_encode(args),
         "feed.validate" => feed_validate(args),
         "bendybutt.validate" => bendybutt_validate(args),
+        "muxrpc.encode" => muxrpc_encode(args),
+        "muxrpc.decode" => muxrpc_decode(args),
         other => Err(OpError::new(
             "unsupported",
             format!("op {other:?} is not implemented"),
@@ -256,4 +258,76 @@ fn bendybutt_validate(args: &Value) -> Result<Value, OpError> {
         keys.push(Value::String(key.to_uri()));
     }
     Ok(json!({ "keys": keys }))
+}
+
+fn packet_arg(v: &Value) -> Result<ssb_impl::muxrpc::Packet, OpError> {
+    use ssb_impl::muxrpc::{BodyType, Packet};
+    let flag = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| OpError::args(format!("packet {k} missing")))
+    };
+    let body_type = v
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(BodyType::from_name)
+        .ok_or_else(|| OpError::args("packet type must be binary, string or json"))?;
+    let request = v
+        .get("req")
+        .and_then(Value::as_i64)
+        .and_then(|r| i32::try_from(r).ok())
+        .ok_or_else(|| OpError::args("packet req must be an int32"))?;
+    Ok(Packet {
+        stream: flag("stream")?,
+        end: flag("end")?,
+        body_type,
+        request,
+        body: bytes_arg(v, "body")?,
+    })
+}
+
+fn packet_json(p: &ssb_impl::muxrpc::Packet) -> Value {
+    json!({"stream": p.stream, "end": p.end, "type": p.body_type.name(), "req": p.request, "body": hex::encode(&p.body)})
+}
+
+fn muxrpc_encode(args: &Value) -> Result<Value, OpError> {
+    let packets = args
+        .get("packets")
+        .and_then(Value::as_array)
+        .ok_or_else(|| OpError::args("packets missing"))?;
+    let goodbye = args
+        .get("goodbye")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| OpError::args("goodbye missing"))?;
+    let mut out = Vec::new();
+    for p in packets {
+        packet_arg(p)?.encode(&mut out);
+    }
+    if goodbye {
+        out.extend_from_slice(&ssb_impl::muxrpc::GOODBYE);
+    }
+    Ok(json!({ "output": hex::encode(out) }))
+}
+
+fn muxrpc_decode(args: &Value) -> Result<Value, OpError> {
+    use ssb_impl::muxrpc::{Decoder, Event};
+    let max_body = args
+        .get("max_body")
+        .and_then(Value::as_u64)
+        .and_then(|m| usize::try_from(m).ok())
+        .ok_or_else(|| OpError::args("max_body missing"))?;
+    let input = bytes_arg(args, "input")?;
+    let mut dec = Decoder::new(max_body);
+    let mut events = Vec::new();
+    let fail = |e: ssb_impl::muxrpc::CodecError| OpError::new(e.kind(), e.to_string());
+    dec.feed(&input, &mut events).map_err(fail)?;
+    let goodbye = dec.finish().map_err(fail)?;
+    let packets: Vec<Value> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Packet(p) => Some(packet_json(p)),
+            Event::Goodbye => None,
+        })
+        .collect();
+    Ok(json!({ "packets": packets, "goodbye": goodbye }))
 }

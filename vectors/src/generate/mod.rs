@@ -6,6 +6,7 @@
 mod boxstream;
 mod feed_bendybutt;
 mod feed_legacy;
+mod muxrpc;
 mod shs;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub const SUITES: &[(&str, Generator)] = &[
     ("boxstream", boxstream::generate),
     ("feed-legacy", feed_legacy::generate),
     ("feed-bendybutt", feed_bendybutt::generate),
+    ("muxrpc", muxrpc::generate),
 ];
 
 /// All vector files for `seed`, in a fixed order.
