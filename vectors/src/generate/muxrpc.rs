@@ -282,7 +282,7 @@ pub fn generate(seed: u64) -> VectorFile {
         &mut b,
         "a body of 1025 bytes with max_body 1024",
         &["body_limit"],
-        &wire(&[big.clone()], false),
+        &wire(std::slice::from_ref(&big), false),
         1024,
         Intent::Reject("body_too_large"),
     );
