@@ -9,6 +9,10 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
+    /// The suite a `flag` entry belongs to (flags are named per suite, so the same flag may mean
+    /// another thing elsewhere); `None` matches every suite.
+    #[serde(default)]
+    suite: Option<String>,
     /// Case ids this entry covers.
     #[serde(default)]
     cases: Vec<String>,
@@ -41,11 +45,15 @@ impl Deviations {
         Ok(d)
     }
 
-    /// The documented reason for a failing case, if any entry covers it.
-    pub fn lookup(&self, id: &str, flags: &[String]) -> Option<&str> {
+    /// The documented reason for a failing case of `suite`, if any entry covers it.
+    pub fn lookup(&self, suite: &str, id: &str, flags: &[String]) -> Option<&str> {
         self.entries
             .iter()
-            .find(|e| e.cases.iter().any(|c| c == id) || e.flag.as_ref().is_some_and(|f| flags.contains(f)))
+            .find(|e| {
+                let in_suite = e.suite.as_deref().is_none_or(|s| s == suite);
+                e.cases.iter().any(|c| c == id)
+                    || (in_suite && e.flag.as_ref().is_some_and(|f| flags.contains(f)))
+            })
             .map(|e| e.reason.as_str())
     }
 }

@@ -120,7 +120,7 @@ pub fn run_suite(
                 Status::Unsupported,
                 "the adapter does not implement this op".into(),
             ),
-            Some(why) => match deviations.lookup(&case.id, &case.flags) {
+            Some(why) => match deviations.lookup(&file.suite, &case.id, &case.flags) {
                 Some(documented) => (Status::Deviation, format!("{documented} ({why})")),
                 None => (Status::Fail, why),
             },

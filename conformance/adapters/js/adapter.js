@@ -17,6 +17,8 @@
 //     bencode, ssb-bfe and ssb-keys under it); meta feed management content:
 //     ssb-meta-feeds/validate's validateSingle, on the content section that
 //     ssb-bendy-butt's fromNativeMsg decodes (the module alone: no server, no db).
+//   - muxrpc framing: packet-stream-codec's pull-stream encoder and decoder (the
+//     codec muxrpc and secret-stack put inside the box-stream).
 // The only thing this file computes itself is the ephemeral key pair, because the
 // harness gives the raw curve25519 scalar while secret-handshake derives it from a
 // random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
@@ -35,6 +37,7 @@ const validate = require('ssb-validate')
 const bendyButt = require('ssb-bendy-butt/format')
 const metafeedValidate = require('ssb-meta-feeds/validate')
 const BFE = require('ssb-bfe')
+const psc = require('packet-stream-codec')
 
 // ---------------------------------------------------------------------------
 // versions / backend
@@ -79,6 +82,7 @@ function versionString () {
     'ssb-meta-feeds@' + pkgVersion('ssb-meta-feeds'),
     'bencode@' + pkgVersion('bencode'),
     'ssb-bfe@' + pkgVersion('ssb-bfe'),
+    'packet-stream-codec@' + pkgVersion('packet-stream-codec'),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
   ].join(' ')
@@ -635,17 +639,141 @@ function bendyButtValidate (args) {
 }
 
 // ---------------------------------------------------------------------------
+// muxrpc packet-stream framing (suite muxrpc, packet-stream-codec)
+//
+// packet-stream-codec works on JS values, not on body bytes: its encoder picks
+// the body type from the value (a Buffer is binary, a string is string, anything
+// else is JSON.stringify'd) and its decoder hands back a Buffer, a string
+// (bytes.toString()) or JSON.parse's value. So a packet's body goes in as the
+// value the codec would be given by muxrpc, and comes out re-serialized the same
+// way the codec's encoder would serialize it. The original length of every body is
+// kept by the decoder (msg.length), which is how we tell a clean end from a cut.
+
+const PSC_TYPES = { binary: 0, string: 1, json: 2 }
+const PSC_TYPE_NAMES = ['binary', 'string', 'json']
+
+function packetArg (p, name) {
+  if (!isObject(p)) throw invalid('`' + name + '` must be an object')
+  const stream = boolArg(p, 'stream')
+  const end = boolArg(p, 'end')
+  if (!Object.prototype.hasOwnProperty.call(PSC_TYPES, p.type)) {
+    throw invalid('`' + name + '.type` must be binary, string or json')
+  }
+  if (!Number.isInteger(p.req) || p.req < -2147483648 || p.req > 2147483647) {
+    throw invalid('`' + name + '.req` must be an int32')
+  }
+  const body = hexArg(p, 'body')
+  let value
+  if (p.type === 'binary') {
+    value = body
+  } else if (p.type === 'string') {
+    value = body.toString('utf8')
+    if (!Buffer.from(value, 'utf8').equals(body)) {
+      throw new OpError('unsupported', name + ': packet-stream-codec takes string bodies as JS strings; these bytes are not UTF-8')
+    }
+  } else {
+    try {
+      value = JSON.parse(body.toString('utf8'))
+    } catch (err) {
+      throw new OpError('unsupported', name + ': packet-stream-codec takes JSON bodies as values; this body does not parse: ' + describe(err))
+    }
+    const again = Buffer.from(JSON.stringify(value), 'utf8')
+    if (typeof value === 'string' || !again.equals(body)) {
+      throw new OpError('unsupported', name + ': packet-stream-codec would send this JSON body as ' +
+        (typeof value === 'string' ? 'a string body' : again.toString('utf8')))
+    }
+  }
+  return { req: p.req, stream, end, value, length: body.length, type: PSC_TYPES[p.type] }
+}
+
+async function muxrpcEncode (args) {
+  if (!Array.isArray(args.packets)) throw invalid('`packets` must be a list of packets')
+  const packets = args.packets.map((p, i) => packetArg(p, 'packets[' + i + ']'))
+  const goodbye = boolArg(args, 'goodbye')
+  // The encoder writes the goodbye when it is given the string 'GOODBYE' (what
+  // packet-stream sends on close); the end of its source writes nothing.
+  const items = goodbye ? packets.concat(['GOODBYE']) : packets
+  const { items: out, end } = await drainAll(pull(pull.values(items), psc.encode()))
+  if (end !== true) throw new OpError('internal', 'packet-stream-codec encoder failed: ' + describe(end))
+  return { output: hex(Buffer.concat(out)) }
+}
+
+function pscErrorKind (err) {
+  const msg = describe(err)
+  if (/^stream ended with:\d+ but wanted:\d+$/.test(msg)) return 'truncated'
+  if (msg === 'unknown message type') return 'unknown_body_type'
+  if (err instanceof SyntaxError) return 'invalid_json'
+  return 'internal'
+}
+
+function pscBody (msg) {
+  if (msg.type === 0) return Buffer.from(msg.value)
+  if (msg.type === 1) return Buffer.from(msg.value, 'utf8')
+  return Buffer.from(JSON.stringify(msg.value), 'utf8')
+}
+
+// Decode `chunks` (consecutive reads of one peer's bytes) with packet-stream-codec's
+// decoder. Exposed for the self test.
+async function muxrpcDecodeChunks (chunks, async) {
+  const total = chunks.reduce((n, c) => n + c.length, 0)
+  const { items, end } = await drainAll(pull(valuesThen(chunks, true, async), psc.decode()))
+  const packets = []
+  let goodbye = false
+  let consumed = 0
+  for (const item of items) {
+    if (item === 'GOODBYE') {
+      goodbye = true
+      consumed += 9
+      continue
+    }
+    consumed += 9 + item.length
+    packets.push({
+      stream: item.stream,
+      end: item.end,
+      type: PSC_TYPE_NAMES[item.type],
+      req: item.req,
+      body: hex(pscBody(item))
+    })
+  }
+  if (end !== true) {
+    // pull-reader fails a header read at the very end of the input the same way
+    // as a cut one ("stream ended with:N but wanted:9"; N is pull-reader's length
+    // property, which its get() leaves stale, so it is not to be trusted). When
+    // every input byte went into a complete packet, the failing read was a header
+    // read on a packet boundary: the transport closing, muxrpc's normal end
+    // without a goodbye.
+    const clean = pscErrorKind(end) === 'truncated' && consumed === total
+    if (!clean) {
+      throw new OpError(pscErrorKind(end), 'packet-stream-codec: ' + describe(end) +
+        ' (after ' + packets.length + ' packets)')
+    }
+  }
+  return { packets, goodbye }
+}
+
+async function muxrpcDecode (args) {
+  const input = hexArg(args, 'input')
+  // The codec has no body limit: max_body is checked only for its shape.
+  if (!Number.isInteger(args.max_body) || args.max_body < 0) {
+    throw invalid('`max_body` must be a non-negative integer')
+  }
+  return muxrpcDecodeChunks(input.length ? [input] : [])
+}
+
+// ---------------------------------------------------------------------------
 // dispatch
 
 const OPS = {
-  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt'] }),
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc'] }),
   'shs.client': shsClient,
   'shs.server': shsServer,
   'boxstream.encrypt': boxEncrypt,
   'boxstream.decrypt': boxDecrypt,
   'legacy.encode': legacyEncode,
   'feed.validate': feedValidate,
-  'bendybutt.validate': bendyButtValidate
+  'bendybutt.validate': bendyButtValidate,
+  'muxrpc.encode': muxrpcEncode,
+  'muxrpc.decode': muxrpcDecode
 }
 
 async function handle (req) {
@@ -699,6 +827,6 @@ function main () {
   process.stderr.write('ssb-js adapter ready: ' + versionString() + '\n')
 }
 
-module.exports = { handle, unboxChunks, clientHandshake, serverHandshake, versionString, sodiumBackend, OpError }
+module.exports = { handle, unboxChunks, muxrpcDecodeChunks, clientHandshake, serverHandshake, versionString, sodiumBackend, OpError }
 
 if (require.main === module) main()

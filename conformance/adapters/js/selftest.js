@@ -12,6 +12,8 @@
 //    (X25519 + HMAC-SHA512 truncated to 32 bytes).
 // 3. Negative handshake cases and box-stream cases, including probes of where
 //    pull-box-stream differs from ADAPTER.md (see DEVIATIONS.md).
+// 4. muxrpc framing against hand-built packet-stream bytes, chunking independence of
+//    the decoder, and probes of where packet-stream-codec differs (DEVIATIONS.md).
 // Ends with the line "N passed, N failed"; exits non-zero on any failure.
 
 const assert = require('assert')
@@ -23,7 +25,7 @@ const readline = require('readline')
 const sodium = require('chloride')
 const pull = require('pull-stream')
 const shsNet = require('secret-handshake')
-const { unboxChunks } = require('./adapter')
+const { unboxChunks, muxrpcDecodeChunks } = require('./adapter')
 
 const MAIN_NET = Buffer.from('d4a1cb88a66f02f8db635ce26441cc5dac1b08420ceaac230839b755845a9ffb', 'hex')
 const hex = b => Buffer.from(b).toString('hex')
@@ -252,7 +254,8 @@ async function main () {
   await test('capabilities', async () => {
     const caps = ok(await A.call('capabilities', {}))
     assert.strictEqual(caps.name, 'ssb-js')
-    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt'])
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc'])
+    assert.match(caps.version, /packet-stream-codec@1\.2\.0/)
     assert.match(caps.version, /ssb-bendy-butt@1\.0\.2 ssb-meta-feeds@0\.39\.0/)
     assert.match(caps.version, /secret-handshake@1\.1\.21/)
     console.log('     version: ' + caps.version)
@@ -475,6 +478,7 @@ async function main () {
 
   await feedLegacyTests(A)
   await feedBendyButtTests(A)
+  await muxrpcTests(A)
 
   await test('adapter exits 0 when stdin closes', async () => {
     assert.strictEqual(await A.close(), 0)
@@ -799,6 +803,75 @@ async function feedBendyButtTests (A) {
       n++
     }
     assert.strictEqual(n, vectors.cases.length)
+  })
+}
+
+async function muxrpcTests (A) {
+  // hand-built wire: flags byte, u32 BE length, i32 BE request, body
+  const frame = (flags, req, body) => {
+    const h = Buffer.alloc(9)
+    h[0] = flags
+    h.writeUInt32BE(body.length, 1)
+    h.writeInt32BE(req, 5)
+    return Buffer.concat([h, body])
+  }
+  const json = Buffer.from('{"name":["whoami"],"args":[],"type":"async"}')
+  const packets = [
+    { stream: false, end: false, type: 'json', req: 1, body: hex(json) },
+    { stream: true, end: false, type: 'binary', req: -2147483648, body: '00ff10' },
+    { stream: true, end: true, type: 'string', req: 2147483647, body: hex(Buffer.from('h\u00e9 \ud83c\udf0d')) }
+  ]
+  const wire = Buffer.concat([
+    frame(2, 1, json),
+    frame(8, -2147483648, unhex('00ff10')),
+    frame(13, 2147483647, Buffer.from('h\u00e9 \ud83c\udf0d'))
+  ])
+  const GOODBYE = Buffer.alloc(9)
+
+  await test('muxrpc.encode gives the hand-built packet-stream bytes; goodbye = 9 zero bytes', async () => {
+    assert.strictEqual(ok(await A.call('muxrpc.encode', { packets, goodbye: false })).output, hex(wire))
+    assert.strictEqual(ok(await A.call('muxrpc.encode', { packets, goodbye: true })).output, hex(Buffer.concat([wire, GOODBYE])))
+    assert.strictEqual(ok(await A.call('muxrpc.encode', { packets: [], goodbye: true })).output, hex(GOODBYE))
+    // bodies packet-stream-codec cannot send as given (it types and serializes values itself)
+    const json1 = body => ({ packets: [{ stream: false, end: false, type: 'json', req: 1, body: hex(Buffer.from(body)) }], goodbye: false })
+    assert.strictEqual(errKind(await A.call('muxrpc.encode', json1('"a string"'))), 'unsupported')
+    assert.strictEqual(errKind(await A.call('muxrpc.encode', json1('{ }'))), 'unsupported')
+    assert.strictEqual(errKind(await A.call('muxrpc.encode', json1('{'))), 'unsupported')
+    assert.strictEqual(errKind(await A.call('muxrpc.encode', { packets: [{ stream: false, end: false, type: 'binary', req: 2 ** 31, body: '' }], goodbye: false })), 'invalid_args')
+  })
+
+  await test('muxrpc.decode: packets back, goodbye flag, clean end vs truncation, in any chunking', async () => {
+    const dec = async (input, maxBody) => A.call('muxrpc.decode', { input: hex(input), max_body: maxBody == null ? 1 << 20 : maxBody })
+    assert.deepStrictEqual(ok(await dec(wire)), { packets, goodbye: false })
+    assert.deepStrictEqual(ok(await dec(Buffer.concat([wire, GOODBYE]))), { packets, goodbye: true })
+    assert.deepStrictEqual(ok(await dec(Buffer.alloc(0))), { packets: [], goodbye: false })
+    for (const cut of [1, 8, 9, 10, wire.length - 1]) {
+      assert.strictEqual(errKind(await dec(wire.slice(0, cut))), 'truncated', 'cut at ' + cut)
+    }
+    assert.strictEqual(errKind(await dec(frame(3, 1, Buffer.from('x')))), 'unknown_body_type')
+    assert.strictEqual(errKind(await dec(frame(2, 1, Buffer.from('{"a":')))), 'invalid_json')
+    const whole = Buffer.concat([wire, GOODBYE])
+    const single = await settle(muxrpcDecodeChunks([whole]))
+    const bytes = Array.from(whole, b => Buffer.from([b]))
+    assert.deepStrictEqual(await settle(muxrpcDecodeChunks(bytes, true)), single, 'byte by byte')
+    const cutWire = wire.slice(0, 20)
+    assert.deepStrictEqual(await settle(muxrpcDecodeChunks([cutWire.slice(0, 9), cutWire.slice(9)], true)),
+      await settle(muxrpcDecodeChunks([cutWire])), 'truncated in chunks')
+  })
+
+  await test('muxrpc.decode: the documented packet-stream-codec deviations still hold', async () => {
+    const dec = async (input, maxBody) => A.call('muxrpc.decode', { input: hex(input), max_body: maxBody == null ? 1 << 20 : maxBody })
+    // any length-0 header is the goodbye (an empty body, or request 0 with flags)
+    assert.deepStrictEqual(ok(await dec(frame(13, -3, Buffer.alloc(0)))), { packets: [], goodbye: true })
+    assert.deepStrictEqual(ok(await dec(frame(2, 1, Buffer.alloc(0)))), { packets: [], goodbye: true })
+    // bytes after the goodbye are never read
+    assert.deepStrictEqual(ok(await dec(Buffer.concat([GOODBYE, wire]))), { packets: [], goodbye: true })
+    // no body limit
+    assert.strictEqual(ok(await dec(frame(0, 1, Buffer.alloc(2)), 1)).packets.length, 1)
+    // request 0 with a body is a packet
+    assert.strictEqual(ok(await dec(frame(0, 0, Buffer.from('A')))).packets[0].req, 0)
+    // a string body that is not UTF-8 comes back with U+FFFD
+    assert.strictEqual(ok(await dec(frame(1, 1, unhex('c328')))).packets[0].body, 'efbfbd28')
   })
 }
 

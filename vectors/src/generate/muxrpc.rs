@@ -50,6 +50,11 @@ const NOTES: &[(&str, &str)] = &[
         "a string body that is not UTF-8, or a JSON body that is not JSON",
     ),
     ("data_after_goodbye", "bytes after the goodbye"),
+    ("invalid_utf8", "a string body whose bytes are not UTF-8"),
+    (
+        "reserved_flag_bits",
+        "flag bits 4–7 set: no codec defines them, and they are ignored",
+    ),
 ];
 
 fn body_for(t: BodyType, rng: &mut ChaCha20Rng) -> Vec<u8> {
@@ -336,7 +341,7 @@ pub fn generate(seed: u64) -> VectorFile {
     decode(
         &mut b,
         "string body that is not UTF-8",
-        &["bad_body"],
+        &["bad_body", "invalid_utf8"],
         &[1, 0, 0, 0, 2, 0, 0, 0, 1, 0xc3, 0x28],
         LIMIT,
         Intent::Reject("invalid_string"),
@@ -356,6 +361,14 @@ pub fn generate(seed: u64) -> VectorFile {
         &[2, 0, 0, 0, 0, 0, 0, 0, 1],
         LIMIT,
         Intent::Reject("invalid_json"),
+    );
+    decode(
+        &mut b,
+        "flag bits 4-7 set on a binary packet",
+        &["reserved_flag_bits", "no_goodbye"],
+        &[0xf0, 0, 0, 0, 1, 0, 0, 0, 1, 0x41],
+        LIMIT,
+        Intent::Accept,
     );
     let mut after = wire(&all_packets[..1], true);
     after.extend_from_slice(&wire(&all_packets[1..2], false));
