@@ -248,7 +248,12 @@ fn check(
     let report = Report {
         adapter: adapter.name(),
         capabilities: caps,
-        vectors: vectors.display().to_string(),
+        // Relative to the workspace when inside it, so a report reads the same on every machine.
+        vectors: vectors
+            .strip_prefix(workspace_root())
+            .unwrap_or(&vectors)
+            .display()
+            .to_string(),
         suites: &results,
         rules: &rules,
     };
