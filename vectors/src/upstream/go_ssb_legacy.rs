@@ -14,11 +14,12 @@ use std::io::Read;
 use std::path::Path;
 
 use ssb_impl::crypto;
-use ssb_impl::feed::{validate_next, FeedState, FeedValidator};
-use ssb_impl::legacy::message::{check_message, message_id, parse_hmac_key, prepare, MsgId};
+use ssb_impl::feed::FeedValidator;
+use ssb_impl::legacy::message::{check_message, message_id, prepare};
 use ssb_impl::legacy::stringify::units_to_utf8;
 use ssb_impl::legacy::{self, Mode, Object, Value};
 
+use super::validation_dataset::{judge_case, read_cases};
 use super::UpstreamError;
 
 /// The zip of real messages, relative to the upstream directory.
@@ -301,97 +302,24 @@ pub struct FuzzedCase {
     pub state_timestamp: Option<f64>,
 }
 
-fn read_array(path: &Path) -> Result<Vec<Value>, UpstreamError> {
-    let bytes = std::fs::read(path).map_err(|source| UpstreamError::Missing {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bad = |problem: String| UpstreamError::Record {
-        path: path.to_path_buf(),
-        record: "0".into(),
-        problem,
-    };
-    match legacy::parse(&bytes, Mode::JsCompat).map_err(|e| bad(format!("not JSON: {e}")))? {
-        Value::Array(cases) => Ok(cases),
-        _ => Err(bad("not an array".into())),
-    }
-}
-
-/// Judges one `{state, hmacKey, message, valid, error, id}` case as
-/// [`super::validation_dataset::check_validation_dataset`] does.
-fn judge(path: &Path, i: usize, case: &Value) -> Result<FuzzedCase, UpstreamError> {
-    let bad = |problem: String| UpstreamError::Record {
-        path: path.to_path_buf(),
-        record: i.to_string(),
-        problem,
-    };
-    let o = case
-        .as_object()
-        .ok_or_else(|| bad("case is not an object".into()))?;
-    let field = |k: &str| o.get(k).ok_or_else(|| bad(format!("missing field {k}")));
-    let valid = matches!(field("valid")?, Value::Bool(true));
-    let expected_error = field("error")?.as_str().map(|s| s.to_string_lossy());
-    let (state, state_timestamp) = match field("state")? {
-        Value::Null => (None, None),
-        Value::Object(s) => {
-            let id = s
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|x| MsgId::parse(&x.to_string_lossy()));
-            let ts = s.get("timestamp").and_then(Value::as_f64);
-            match (id, s.get("sequence").and_then(Value::as_f64)) {
-                (Some(id), Some(sequence)) => (
-                    Some(FeedState {
-                        id,
-                        sequence,
-                        timestamp: ts,
-                    }),
-                    ts,
-                ),
-                _ => return Err(bad("state lacks id or sequence".into())),
-            }
-        }
-        _ => return Err(bad("state is neither null nor an object".into())),
-    };
-    let message = field("message")?;
-    let ours = parse_hmac_key(field("hmacKey")?)
-        .and_then(|key| validate_next(state.as_ref(), message, key.as_ref()));
-    let want_id = o.get("id").and_then(Value::as_str).map(|s| s.to_string_lossy());
-    let problem = match (&ours, valid) {
-        (Ok((c, _)), true) if Some(c.id.to_string()) == want_id => None,
-        (Ok((c, _)), true) => Some(format!("id {} != {:?}", c.id, want_id)),
-        (Ok(_), false) => Some(format!("accepted; the case says {expected_error:?}")),
-        (Err(e), true) => Some(format!("refused ({e:?}); the case says valid")),
-        (Err(e), false) if Some(e.dataset_reason()) == expected_error.as_deref() => None,
-        (Err(e), false) => Some(format!(
-            "refused as {e:?} ({}), the case says {expected_error:?}",
-            e.dataset_reason()
-        )),
-    };
-    Ok(FuzzedCase {
-        index: i,
-        valid,
-        expected_error,
-        ours: ours
-            .map(|(c, _)| c.id.to_string())
-            .map_err(|e| e.kind().to_string()),
-        problem,
-        dataset_index: None,
-        state_timestamp,
-    })
-}
-
 /// Checks every case of `testdata-fuzzed.json` and finds each one's equal in the current
 /// ssb-validation-dataset.
 pub fn check_fuzzed(upstream: &Path) -> Result<Vec<FuzzedCase>, UpstreamError> {
     let path = upstream.join(FUZZED);
-    let cases = read_array(&path)?;
-    let dataset = read_array(&upstream.join(DATASET))?;
+    let cases = read_cases(&path)?;
+    let dataset = read_cases(&upstream.join(DATASET))?;
     let mut out = Vec::with_capacity(cases.len());
     for (i, case) in cases.iter().enumerate() {
-        let mut c = judge(&path, i, case)?;
-        c.dataset_index = dataset.iter().position(|d| d == case);
-        out.push(c);
+        let c = judge_case(&path, i, case)?;
+        out.push(FuzzedCase {
+            index: c.index,
+            valid: c.valid,
+            expected_error: c.expected_error,
+            ours: c.ours,
+            problem: c.problem,
+            dataset_index: dataset.iter().position(|d| d == case),
+            state_timestamp: c.state_timestamp,
+        });
     }
     Ok(out)
 }
