@@ -4,6 +4,8 @@
 
 pub mod adapter;
 pub mod deviations;
+pub mod js_peer;
+pub mod live;
 pub mod report;
 pub mod rules;
 pub mod runner;

@@ -16,6 +16,8 @@ use ssb_conformance::runner::{self, SuiteResult};
 use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
+mod node_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "ssb-harness",
@@ -49,11 +51,43 @@ enum Command {
         /// Time limit for one adapter request.
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
+        /// Check a running peer at HOST:PORT instead of vectors (suite `live`).
+        #[arg(long, requires = "peer_id")]
+        peer: Option<String>,
+        /// The peer's identity (@...ed25519).
+        #[arg(long)]
+        peer_id: Option<String>,
+        /// Seed of the harness identity whose feed the peer must replicate (`--print-harness-id`).
+        #[arg(long, default_value = "default")]
+        harness_seed: String,
+        /// Print the two harness feed ids for --harness-seed (the peer must replicate both) and
+        /// exit.
+        #[arg(long)]
+        print_harness_id: bool,
+        /// Network key (base64) of the peer; default: the main network's.
+        #[arg(long)]
+        network_key: Option<String>,
+        /// Report name for a live check: reports/conformance/<NAME>/.
+        #[arg(long, default_value = "peer")]
+        name: String,
+        /// Seconds the peer has to replicate the harness feed.
+        #[arg(long, default_value_t = 20)]
+        replicate_timeout_s: u64,
     },
     /// Vector files: generate them, or check the committed ones.
     Vectors {
         #[command(subcommand)]
         action: VectorsAction,
+    },
+    /// Run the reference node: a long-running SSB peer on real TCP.
+    Node(node_cmd::NodeArgs),
+    /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
+    /// truncate a torn tail and rebuild indexes. Exits 1 if it finds damage.
+    Doctor {
+        /// The node's data directory.
+        dir: PathBuf,
+        #[arg(long)]
+        repair: bool,
     },
     /// Test an executable in the shs1-testsuite exe protocol with generated peers.
     Shs1 {
@@ -105,6 +139,42 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Node(args) => node_cmd::run(args),
+        Command::Doctor { dir, repair } => {
+            let report = ssb_impl::store::doctor::run(&dir, repair)
+                .with_context(|| format!("checking {}", dir.display()))?;
+            print!("{report}");
+            if !report.is_clean() && report.is_sound() {
+                println!("no corruption: only an index behind the log, which opening the store catches up");
+            }
+            Ok(if report.is_sound() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Check {
+            reports,
+            deviations,
+            peer,
+            peer_id,
+            harness_seed,
+            print_harness_id,
+            network_key,
+            name,
+            replicate_timeout_s,
+            ..
+        } if peer.is_some() || print_harness_id => live_check(LiveArgs {
+            peer,
+            peer_id,
+            harness_seed,
+            print_harness_id,
+            network_key,
+            name,
+            reports,
+            deviations,
+            replicate_timeout: Duration::from_secs(replicate_timeout_s),
+        }),
         Command::Check {
             adapter,
             suite,
@@ -112,6 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reports,
             deviations,
             timeout_ms,
+            ..
         } => check(
             adapter,
             suite,
@@ -259,6 +330,78 @@ fn check(
     };
     let dir = reports.join("conformance").join(adapter.name());
     let (json, md) = report.write(&dir)?;
+    println!("report: {} and {}", md.display(), json.display());
+    Ok(if report.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+struct LiveArgs {
+    peer: Option<String>,
+    peer_id: Option<String>,
+    harness_seed: String,
+    print_harness_id: bool,
+    network_key: Option<String>,
+    name: String,
+    reports: Option<PathBuf>,
+    deviations: Option<PathBuf>,
+    replicate_timeout: Duration,
+}
+
+fn live_check(a: LiveArgs) -> anyhow::Result<ExitCode> {
+    let harness = ssb_conformance::live::harness_keys(&a.harness_seed).id();
+    if a.print_harness_id {
+        println!("{harness}");
+        println!("{}", ssb_conformance::live::tie_keys(&a.harness_seed).id());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let addr = a.peer.expect("clap requires --peer here");
+    let peer_id = a.peer_id.expect("clap requires --peer-id with --peer");
+    let peer_id = ssb_impl::FeedId::parse(&peer_id).map_err(|e| anyhow::anyhow!("--peer-id: {e}"))?;
+    let mut network_key = ssb_impl::node::runtime::MAIN_NETWORK_KEY;
+    if let Some(k) = &a.network_key {
+        let b = ssb_impl::legacy::message::canonical_b64(k)
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| anyhow::anyhow!("--network-key is not 32 bytes of base64"))?;
+        network_key.copy_from_slice(&b);
+    }
+    let deviations = match &a.deviations {
+        Some(p) => Deviations::load(p)?,
+        None => Deviations::default(),
+    };
+    let rules = Rules::builtin();
+    let cfg = ssb_conformance::live::LiveConfig {
+        addr: addr.clone(),
+        peer_id,
+        network_key,
+        harness_seed: a.harness_seed.clone(),
+        feed_len: 10,
+        replicate_timeout: a.replicate_timeout,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(ssb_conformance::live::run(cfg, rules.clone(), deviations))?;
+    println!(
+        "live: {} cases, {} pass, {} fail, {} documented deviations",
+        result.cases.len(),
+        result.count(runner::Status::Pass),
+        result.count(runner::Status::Fail),
+        result.count(runner::Status::Deviation)
+    );
+    let results = [result];
+    let report = Report {
+        adapter: a.name.clone(),
+        capabilities: serde_json::json!({"peer": peer_id.to_string(), "harness": harness.to_string()}),
+        vectors: "live peer".into(),
+        suites: &results,
+        rules: &rules,
+    };
+    let reports = a.reports.unwrap_or_else(|| workspace_root().join("reports"));
+    let (json, md) = report.write(&reports.join("conformance").join(&a.name))?;
     println!("report: {} and {}", md.display(), json.display());
     Ok(if report.failures() == 0 {
         ExitCode::SUCCESS

@@ -1,6 +1,10 @@
 //! The adapter-protocol ops (`conformance/ADAPTER.md`) implemented by the reference node. The
 //! generator computes every `expect` with these functions, `ssb-ref-adapter` serves them over
 //! stdin/stdout, and `ssb-harness check` calls them in-process for the built-in reference.
+//! The `ebt` and `history` suites' ops live in the submodules of the same names.
+
+mod ebt;
+mod history;
 
 use serde_json::{json, Value};
 use ssb_impl::boxstream::{Decrypter, Encrypter, Event};
@@ -9,7 +13,15 @@ use ssb_impl::shs::{Client, Outcome, Server, Step};
 use ssb_impl::{FeedId, Keypair};
 
 /// The suites the reference implements.
-pub const SUITES: &[&str] = &["shs", "boxstream", "feed-legacy", "feed-bendybutt", "muxrpc"];
+pub const SUITES: &[&str] = &[
+    "shs",
+    "boxstream",
+    "feed-legacy",
+    "feed-bendybutt",
+    "muxrpc",
+    "ebt",
+    "history",
+];
 
 /// An op's failure: `kind` is compared with vectors, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +61,11 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "bendybutt.validate" => bendybutt_validate(args),
         "muxrpc.encode" => muxrpc_encode(args),
         "muxrpc.decode" => muxrpc_decode(args),
+        "ebt.note.encode" => ebt::note_encode(args),
+        "ebt.note.decode" => ebt::note_decode(args),
+        "ebt.notes.decode" => ebt::notes_decode(args),
+        "ebt.session" => ebt::session(args),
+        "history.query" => history::query(args),
         other => Err(OpError::new(
             "unsupported",
             format!("op {other:?} is not implemented"),

@@ -118,6 +118,63 @@ fn required_edge_cases_are_present() {
     ] {
         assert!(bs.contains(&f.to_string()), "boxstream lacks {f}");
     }
+    let ebt = flags_of("ebt");
+    for f in [
+        "minus_one",
+        "beyond_int32",
+        "max_safe",
+        "too_large",
+        "integral_float",
+        "non_integer",
+        "negative",
+        "not_a_number",
+        "invalid_feed",
+        "empty_object",
+        "not_an_object",
+        "lost_state",
+        "request_skipping",
+        "stale_block",
+        "empty_clock",
+        "send_range",
+        "peer_lazy",
+        "lazy_append",
+        "duplicate",
+        "lazy_ahead",
+        "peer_dont_replicate",
+        "foreign_feed",
+        "live_append",
+    ] {
+        assert!(ebt.contains(&f.to_string()), "ebt lacks {f}");
+    }
+    let history = flags_of("history");
+    for f in [
+        "seq_absent",
+        "seq_zero",
+        "seq_one",
+        "seq_middle",
+        "seq_last",
+        "seq_past_end",
+        "sequence_alias",
+        "invalid_seq",
+        "limit_zero",
+        "limit_one",
+        "limit_negative",
+        "limit_large",
+        "keys_default",
+        "keys_true",
+        "keys_false",
+        "old_false_live_false",
+        "live_only",
+        "live",
+        "live_limit",
+        "same_timestamp",
+        "unknown_feed",
+        "invalid_id",
+        "no_options",
+        "invalid_flag",
+    ] {
+        assert!(history.contains(&f.to_string()), "history lacks {f}");
+    }
 }
 
 #[test]

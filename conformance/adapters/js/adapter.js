@@ -19,6 +19,9 @@
 //     ssb-bendy-butt's fromNativeMsg decodes (the module alone: no server, no db).
 //   - muxrpc framing: packet-stream-codec's pull-stream encoder and decoder (the
 //     codec muxrpc and secret-stack put inside the box-stream).
+//   - EBT v3: epidemic-broadcast-trees' v3 note functions and its events.js
+//     state machine (what ssb-ebt 9 runs), driven for one peer.
+//   - createHistoryStream is not implemented: it needs a whole JS database.
 // The only thing this file computes itself is the ephemeral key pair, because the
 // harness gives the raw curve25519 scalar while secret-handshake derives it from a
 // random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
@@ -83,6 +86,7 @@ function versionString () {
     'bencode@' + pkgVersion('bencode'),
     'ssb-bfe@' + pkgVersion('ssb-bfe'),
     'packet-stream-codec@' + pkgVersion('packet-stream-codec'),
+    'epidemic-broadcast-trees@' + pkgVersion('epidemic-broadcast-trees'),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
   ].join(' ')
@@ -761,10 +765,174 @@ async function muxrpcDecode (args) {
 }
 
 // ---------------------------------------------------------------------------
+// EBT v3 (suite ebt, epidemic-broadcast-trees: the state machine ssb-ebt 9 runs)
+//
+// Notes are read and written with the package's own v3 functions (note,
+// getReplicate, getReceive, getSequence). They check nothing: every JSON value
+// gives some answer, so the note and notes ops never fail (see DEVIATIONS.md).
+// A notes body is taken apart the way events.notes does it: `ev.value.clock` if
+// that is an object, else the value itself, then `for (id in clock)`.
+//
+// ebt.session drives the package's events.js state machine for one peer, as
+// ssb-ebt's index.js and stream.js do: we are the server (the side that opens),
+// our clock holds the feeds of which we have messages, we follow every feed in
+// `local`, the remembered clock is the peer clock ssb-ebt stored (sequences,
+// read from the remembered notes with getSequence), and after every event the
+// feeds queued in `retrive` are read message by message through events.retrive,
+// as ssb-ebt's update/getAt loop does. The notes it queues and the messages it
+// queues are the step's actions.
+
+const ebtV3 = require('epidemic-broadcast-trees/v3')
+const EbtEvents = require('epidemic-broadcast-trees/events')
+
+function ebtDecoded (v) {
+  return { replicate: ebtV3.getReplicate(v), receive: ebtV3.getReceive(v), sequence: ebtV3.getSequence(v) }
+}
+
+function safeSequence (v, name) {
+  if (!Number.isSafeInteger(v) || v < 0) throw invalid('`' + name + '` must be a non-negative integer')
+  return v
+}
+
+function ebtNoteEncode (args) {
+  const replicate = boolArg(args, 'replicate')
+  const receive = boolArg(args, 'receive')
+  const sequence = safeSequence(args.sequence, 'sequence')
+  return ebtV3.note(replicate ? sequence : -1, receive)
+}
+
+function ebtNoteDecode (args) {
+  if (!('value' in args)) throw invalid('missing argument `value`')
+  return ebtDecoded(args.value)
+}
+
+function ebtNotesDecode (args) {
+  if (typeof args.json !== 'string') throw invalid('`json` must be a string')
+  let value
+  try {
+    value = JSON.parse(args.json)
+  } catch (err) {
+    throw new OpError('not_json', 'JSON.parse: ' + describe(err))
+  }
+  let clock
+  try {
+    // events.notes: `let clock = ev.value; if (isObject(ev.value.clock)) clock = ev.value.clock`
+    clock = value
+    if (value.clock && typeof value.clock === 'object') clock = value.clock
+  } catch (err) {
+    throw new OpError('not_an_object', 'events.notes would throw reading the body: ' + describe(err))
+  }
+  const out = {}
+  for (const id in clock) out[id] = ebtDecoded(clock[id])
+  return out
+}
+
+const EBT_SELF = '@ebt-adapter-self'
+const EBT_PEER = '@ebt-adapter-peer'
+
+function intMap (v, name, check) {
+  if (!isObject(v)) throw invalid('`' + name + '` must be an object')
+  for (const k in v) check(v[k], name + '[' + k + ']')
+  return v
+}
+
+function noteInt (v, name) {
+  if (!Number.isSafeInteger(v) || v < -1) throw invalid('`' + name + '` must be a note')
+}
+
+function stepPosition (v, name) {
+  if (!isObject(v) || typeof v.feed !== 'string') throw invalid('`' + name + '` must be {feed, sequence}')
+  return { feed: v.feed, sequence: safeSequence(v.sequence, name + '.sequence') }
+}
+
+// The actions of one step, canonical (ADAPTER.md): notes first, then ranges by feed id and sequence.
+function ebtActions (notes, msgs) {
+  const ranges = []
+  for (const m of msgs) {
+    const last = ranges[ranges.length - 1]
+    if (last && last.feed === m.author && last.to + 1 === m.sequence) last.to = m.sequence
+    else ranges.push({ feed: m.author, from: m.sequence, to: m.sequence })
+  }
+  ranges.sort((a, b) => a.feed < b.feed ? -1 : a.feed > b.feed ? 1 : a.from - b.from)
+  const joined = []
+  for (const r of ranges) {
+    const last = joined[joined.length - 1]
+    if (last && last.feed === r.feed && last.to + 1 === r.from) last.to = r.to
+    else joined.push(r)
+  }
+  const out = notes ? [{ notes }] : []
+  return out.concat(joined.map(r => ({ send: r })))
+}
+
+function ebtSession (args) {
+  const local = intMap(args.local, 'local', safeSequence)
+  const remembered = args.remembered == null ? null : intMap(args.remembered, 'remembered', noteInt)
+  if (!Array.isArray(args.steps)) throw invalid('`steps` must be a list')
+
+  const events = EbtEvents(ebtV3)
+  let state = events.initialize(EBT_SELF)
+  // ssb-ebt's clock lists the feeds we hold messages of
+  state.clock = {}
+  for (const feed in local) if (local[feed] > 0) state.clock[feed] = local[feed]
+  for (const feed in local) state = events.follow(state, { id: feed, value: true, ts: 0 })
+  state = events.connect(state, { id: EBT_PEER, client: false, ts: 0 })
+  const peerClock = {}
+  if (remembered) for (const feed in remembered) peerClock[feed] = ebtV3.getSequence(remembered[feed])
+  state = events.peerClock(state, { id: EBT_PEER, value: peerClock, ts: 0 })
+
+  const peer = () => state.peers[EBT_PEER]
+  const takeNotes = () => { const n = peer().notes; peer().notes = null; return n }
+  const retrieve = () => {
+    const p = peer()
+    while (p.retrive.length) {
+      const id = p.retrive.shift()
+      const rep = p.replicating[id]
+      if (rep) state = events.retrive(state, { author: id, sequence: rep.sent + 1 })
+    }
+  }
+  retrieve()
+  const opening = takeNotes() || {}
+  const openingMsgs = peer().msgs.splice(0)
+  if (openingMsgs.length) throw new OpError('internal', 'epidemic-broadcast-trees queued messages before any notes')
+
+  const steps = args.steps.map((step, i) => {
+    const name = 'steps[' + i + ']'
+    const keys = isObject(step) ? Object.keys(step) : []
+    if (keys.length !== 1) throw invalid('`' + name + '` must be an object with one key')
+    const v = step[keys[0]]
+    if (keys[0] === 'notes') {
+      state = events.notes(state, { id: EBT_PEER, value: intMap(v, name + '.notes', noteInt), ts: 0 })
+    } else if (keys[0] === 'append') {
+      const { feed, sequence } = stepPosition(v, name + '.append')
+      state = events.append(state, { author: feed, sequence })
+    } else if (keys[0] === 'duplicate') {
+      const { feed, sequence } = stepPosition(v, name + '.duplicate')
+      state = events.receive(state, { id: EBT_PEER, value: { author: feed, sequence }, ts: 0 })
+    } else if (keys[0] === 'want') {
+      const { feed, sequence } = stepPosition(v, name + '.want')
+      if (sequence > 0) state.clock[feed] = sequence
+      state = events.follow(state, { id: feed, value: true, ts: 0 })
+    } else {
+      throw invalid('unknown step `' + keys[0] + '`')
+    }
+    retrieve()
+    return ebtActions(takeNotes(), peer().msgs.splice(0))
+  })
+  return { opening, steps }
+}
+
+// ---------------------------------------------------------------------------
+// createHistoryStream (suite history)
+
+function historyQuery () {
+  throw new OpError('unsupported', 'history.query needs a whole JS database (ssb-db2 with its createHistoryStream); this adapter drives protocol modules only')
+}
+
+// ---------------------------------------------------------------------------
 // dispatch
 
 const OPS = {
-  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc'] }),
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt'] }),
   'shs.client': shsClient,
   'shs.server': shsServer,
   'boxstream.encrypt': boxEncrypt,
@@ -773,7 +941,12 @@ const OPS = {
   'feed.validate': feedValidate,
   'bendybutt.validate': bendyButtValidate,
   'muxrpc.encode': muxrpcEncode,
-  'muxrpc.decode': muxrpcDecode
+  'muxrpc.decode': muxrpcDecode,
+  'ebt.note.encode': ebtNoteEncode,
+  'ebt.note.decode': ebtNoteDecode,
+  'ebt.notes.decode': ebtNotesDecode,
+  'ebt.session': ebtSession,
+  'history.query': historyQuery
 }
 
 async function handle (req) {

@@ -14,6 +14,9 @@
 //    pull-box-stream differs from ADAPTER.md (see DEVIATIONS.md).
 // 4. muxrpc framing against hand-built packet-stream bytes, chunking independence of
 //    the decoder, and probes of where packet-stream-codec differs (DEVIATIONS.md).
+// 5. EBT notes and sessions against hand-computed values and against
+//    epidemic-broadcast-trees driven directly, and probes of where it differs
+//    (DEVIATIONS.md); history.query answers unsupported.
 // Ends with the line "N passed, N failed"; exits non-zero on any failure.
 
 const assert = require('assert')
@@ -92,7 +95,7 @@ function startAdapter (cmd) {
 }
 
 function ok (resp) {
-  if (!resp.ok) throw new Error('expected ok, got ' + JSON.stringify(resp))
+  if (!('ok' in resp)) throw new Error('expected ok, got ' + JSON.stringify(resp))
   return resp.ok
 }
 function errKind (resp) {
@@ -254,7 +257,7 @@ async function main () {
   await test('capabilities', async () => {
     const caps = ok(await A.call('capabilities', {}))
     assert.strictEqual(caps.name, 'ssb-js')
-    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc'])
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt'])
     assert.match(caps.version, /packet-stream-codec@1\.2\.0/)
     assert.match(caps.version, /ssb-bendy-butt@1\.0\.2 ssb-meta-feeds@0\.39\.0/)
     assert.match(caps.version, /secret-handshake@1\.1\.21/)
@@ -479,6 +482,7 @@ async function main () {
   await feedLegacyTests(A)
   await feedBendyButtTests(A)
   await muxrpcTests(A)
+  await ebtTests(A)
 
   await test('adapter exits 0 when stdin closes', async () => {
     assert.strictEqual(await A.close(), 0)
@@ -872,6 +876,123 @@ async function muxrpcTests (A) {
     assert.strictEqual(ok(await dec(frame(0, 0, Buffer.from('A')))).packets[0].req, 0)
     // a string body that is not UTF-8 comes back with U+FFFD
     assert.strictEqual(ok(await dec(frame(1, 1, unhex('c328')))).packets[0].body, 'efbfbd28')
+  })
+}
+
+// ---------------------------------------------------------------------------
+// suite ebt: notes and sessions (epidemic-broadcast-trees), and history.query
+
+async function ebtTests (A) {
+  const v3 = require('epidemic-broadcast-trees/v3')
+  const F = ['@' + Buffer.alloc(32, 1).toString('base64') + '.ed25519', '@' + Buffer.alloc(32, 2).toString('base64') + '.ed25519']
+  const dec = (sequence, receive, replicate) => ({ replicate: replicate !== false, receive, sequence })
+
+  await test('capabilities list ebt, not history', async () => {
+    const caps = ok(await A.call('capabilities', {}))
+    assert.ok(caps.suites.includes('ebt'))
+    assert.ok(!caps.suites.includes('history'))
+    assert.ok(/epidemic-broadcast-trees@9\.0\.4/.test(caps.version), caps.version)
+  })
+
+  await test('ebt.note.encode / decode: -1, both receive bits, up to 2^31 - 1', async () => {
+    const enc = (sequence, receive, replicate) => A.call('ebt.note.encode', { sequence, receive, replicate: replicate !== false })
+    assert.strictEqual(ok(await enc(0, true)), 0)
+    assert.strictEqual(ok(await enc(0, false)), 1)
+    assert.strictEqual(ok(await enc(21, true)), 42)
+    assert.strictEqual(ok(await enc(21, false)), 43)
+    assert.strictEqual(ok(await enc(7, true, false)), -1)
+    assert.strictEqual(ok(await enc(2 ** 30 - 1, false)), 2 ** 31 - 1)
+    const d = async v => ok(await A.call('ebt.note.decode', { value: v }))
+    assert.deepStrictEqual(await d(-1), { replicate: false, receive: false, sequence: -1 })
+    assert.deepStrictEqual(await d(42), dec(21, true))
+    assert.deepStrictEqual(await d(43), dec(21, false))
+    assert.deepStrictEqual(await d(2 ** 31 - 1), dec(2 ** 30 - 1, false))
+    assert.strictEqual(errKind(await A.call('ebt.note.encode', { sequence: -1, receive: true, replicate: true })), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('ebt.note.decode', {})), 'invalid_args')
+  })
+
+  await test('ebt notes: the documented v3.js deviations still hold (32-bit, no checks)', async () => {
+    const d = async v => ok(await A.call('ebt.note.decode', { value: v }))
+    assert.strictEqual(ok(await A.call('ebt.note.encode', { sequence: 2 ** 30, receive: true, replicate: true })), -(2 ** 31))
+    assert.strictEqual(ok(await A.call('ebt.note.encode', { sequence: 2 ** 52, receive: true, replicate: true })), 0)
+    assert.deepStrictEqual(await d(2 ** 31), dec(-(2 ** 30), true))
+    assert.deepStrictEqual(await d(2 ** 53), dec(0, true))
+    assert.deepStrictEqual(await d(1.5), dec(-1, false))
+    assert.deepStrictEqual(await d(-3), dec(-2, false))
+    assert.deepStrictEqual(await d('4'), dec(-1, true))
+    assert.deepStrictEqual(await d(true), dec(-1, false))
+    // the adapter answers what the package's functions answer
+    for (const v of [0, 5, -1, 2 ** 31, 1.5, -2, null, 'x']) {
+      assert.deepStrictEqual(await d(v), { replicate: v3.getReplicate(v), receive: v3.getReceive(v), sequence: v3.getSequence(v) })
+    }
+  })
+
+  await test('ebt.notes.decode: bodies as events.notes reads them', async () => {
+    const nd = async text => A.call('ebt.notes.decode', { json: text })
+    assert.deepStrictEqual(ok(await nd(JSON.stringify({ [F[0]]: 4, [F[1]]: -1 }))), { [F[0]]: dec(2, true), [F[1]]: { replicate: false, receive: false, sequence: -1 } })
+    assert.deepStrictEqual(ok(await nd('{}')), {})
+    assert.deepStrictEqual(ok(await nd(`{"${F[0]}":2.0,"${F[1]}":1e3}`)), { [F[0]]: dec(1, true), [F[1]]: dec(500, true) })
+    assert.deepStrictEqual(ok(await nd(`{"${F[0]}":4,"${F[0]}":9}`)), { [F[0]]: dec(4, false) })
+    assert.strictEqual(errKind(await nd('{')), 'not_json')
+    assert.strictEqual(errKind(await nd('null')), 'not_an_object')
+    // deviations: the clock wrapper, no key check, for…in over anything
+    assert.deepStrictEqual(ok(await nd(JSON.stringify({ clock: { [F[0]]: 2 } }))), { [F[0]]: dec(1, true) })
+    assert.deepStrictEqual(ok(await nd('{"not a feed":2}')), { 'not a feed': dec(1, true) })
+    assert.deepStrictEqual(ok(await nd('[2]')), { 0: dec(1, true) })
+    assert.deepStrictEqual(ok(await nd('5')), {})
+  })
+
+  const [a, b] = F
+  const session = async args => ok(await A.call('ebt.session', args))
+
+  await test('ebt.session: lost state, ranges, live appends, duplicates, -1, foreign feeds, want', async () => {
+    assert.deepStrictEqual(await session({ local: { [a]: 5, [b]: 0 }, remembered: null, steps: [{ notes: {} }] }),
+      { opening: { [a]: 10, [b]: 0 }, steps: [[]] })
+    assert.deepStrictEqual(await session({
+      local: { [a]: 3 },
+      remembered: null,
+      steps: [{ notes: { [a]: 2 } }, { append: { feed: a, sequence: 4 } }, { append: { feed: a, sequence: 5 } }]
+    }), { opening: { [a]: 6 }, steps: [[{ send: { feed: a, from: 2, to: 3 } }], [{ send: { feed: a, from: 4, to: 4 } }], [{ send: { feed: a, from: 5, to: 5 } }]] })
+    assert.deepStrictEqual(await session({
+      local: { [a]: 5 },
+      remembered: null,
+      steps: [{ notes: { [a]: 10 } }, { duplicate: { feed: a, sequence: 5 } }, { duplicate: { feed: a, sequence: 5 } }, { notes: { [a]: 17 } }]
+    }), { opening: { [a]: 10 }, steps: [[], [{ notes: { [a]: 11 } }], [], [{ notes: { [a]: 10 } }]] })
+    assert.deepStrictEqual(await session({
+      local: { [a]: 2 },
+      remembered: null,
+      steps: [{ notes: { [a]: 4, [b]: 10 } }, { notes: { [b]: 12 } }, { want: { feed: b, sequence: 0 } }]
+    }), { opening: { [a]: 4 }, steps: [[{ notes: { [b]: -1 } }], [], [{ notes: { [b]: 0 } }]] })
+    // request skipping, the peer ahead: answered asking to receive
+    assert.deepStrictEqual(await session({ local: { [a]: 5 }, remembered: { [a]: 10 }, steps: [{ notes: { [a]: 14 } }] }),
+      { opening: {}, steps: [[{ notes: { [a]: 10 } }]] })
+  })
+
+  await test('ebt.session: the documented epidemic-broadcast-trees deviations still hold', async () => {
+    // stale block: a remembered -1 keeps the feed out of the opening
+    assert.deepStrictEqual(await session({ local: { [a]: 4 }, remembered: { [a]: -1 }, steps: [{ notes: { [a]: 8 } }] }),
+      { opening: {}, steps: [[{ notes: { [a]: 9 } }]] })
+    // ... and our new messages of that feed are not announced until the peer names it
+    assert.deepStrictEqual(await session({ local: { [a]: 4 }, remembered: { [a]: -1 }, steps: [{ append: { feed: a, sequence: 5 } }, { notes: { [a]: 8 } }] }),
+      { opening: {}, steps: [[], [{ notes: { [a]: 11 } }, { send: { feed: a, from: 5, to: 5 } }]] })
+    // a skipped feed answered lazily when the peer is not ahead
+    assert.deepStrictEqual(await session({ local: { [a]: 5 }, remembered: { [a]: 10 }, steps: [{ notes: { [a]: 10 } }] }),
+      { opening: {}, steps: [[{ notes: { [a]: 11 } }]] })
+    // a lazy peer behind us is told our note again; a new message reaches a lazy peer as a lazy note
+    assert.deepStrictEqual(await session({ local: { [a]: 6 }, remembered: null, steps: [{ notes: { [a]: 5 } }] }),
+      { opening: { [a]: 12 }, steps: [[{ notes: { [a]: 12 } }]] })
+    assert.deepStrictEqual(await session({ local: { [a]: 6 }, remembered: null, steps: [{ notes: { [a]: 13 } }, { append: { feed: a, sequence: 7 } }] }),
+      { opening: { [a]: 12 }, steps: [[], [{ notes: { [a]: 15 } }]] })
+  })
+
+  await test('ebt.session: malformed arguments are invalid_args', async () => {
+    assert.strictEqual(errKind(await A.call('ebt.session', { local: [], remembered: null, steps: [] })), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('ebt.session', { local: {}, remembered: null, steps: [{ notes: {}, append: {} }] })), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('ebt.session', { local: {}, remembered: null, steps: [{ jump: {} }] })), 'invalid_args')
+  })
+
+  await test('history.query is unsupported', async () => {
+    assert.strictEqual(errKind(await A.call('history.query', { feed: [], args: [], live: [], now: 0 })), 'unsupported')
   })
 }
 

@@ -4,8 +4,11 @@
 //! (or succeeds) the way its author intended, so a generator bug cannot slip into a file.
 
 mod boxstream;
+mod ebt;
+mod ebt_session;
 mod feed_bendybutt;
 mod feed_legacy;
+mod history;
 mod muxrpc;
 mod shs;
 
@@ -30,6 +33,8 @@ pub const SUITES: &[(&str, Generator)] = &[
     ("feed-legacy", feed_legacy::generate),
     ("feed-bendybutt", feed_bendybutt::generate),
     ("muxrpc", muxrpc::generate),
+    ("ebt", ebt::generate),
+    ("history", history::generate),
 ];
 
 /// All vector files for `seed`, in a fixed order.

@@ -1,0 +1,770 @@
+//! The node's state and connection lifecycle: connect, bytes in, drained, disconnect, tick.
+//! Sends of stored messages are queued per connection and pumped while the peer's write queue
+//! is under the high-water mark, so a slow or hostile reader costs bounded memory.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_json::json;
+
+use super::config::{NodeConfig, PeerAddr, Replication};
+use crate::ebt::{self, Note, Notes, Session};
+use crate::graph::FollowGraph;
+use crate::identity::{FeedId, Keypair};
+use crate::legacy::message::MsgId;
+use crate::muxrpc::{Body, CallType, Endpoint, RpcEvent, StreamId};
+use crate::store::blobs::{BlobId, Blobs};
+use crate::store::{Store, StoreError, StoredMsg};
+
+/// A connection, as the driver numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Send { conn: ConnId, bytes: Vec<u8> },
+    Close { conn: ConnId, reason: String },
+    Dial { addr: PeerAddr },
+}
+
+/// What happened, for logs, tests and the simulator's invariants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeEvent {
+    Appended {
+        feed: FeedId,
+        sequence: u64,
+        from: Option<FeedId>,
+    },
+    Rejected {
+        from: FeedId,
+        reason: String,
+    },
+    Fork {
+        author: FeedId,
+        sequence: u64,
+        existing: MsgId,
+        new: MsgId,
+    },
+    BlobStored {
+        id: BlobId,
+        from: FeedId,
+    },
+    Closed {
+        peer: FeedId,
+        reason: String,
+    },
+}
+
+/// Counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    pub appended: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub messages_sent: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub connections: u64,
+}
+
+/// Why a local operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// Messages of one feed queued for a stream.
+#[derive(Debug, Clone)]
+pub(super) struct PendingSend {
+    pub stream: StreamId,
+    pub feed: FeedId,
+    pub next: u64,
+    /// Last sequence to send; `u64::MAX` = everything stored when the pump gets there.
+    pub to: u64,
+    pub kind: SendKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SendKind {
+    Ebt,
+    History {
+        keys: bool,
+        live: bool,
+        left: Option<u64>,
+    },
+}
+
+/// A live createHistoryStream we serve, waiting for new messages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LiveSub {
+    pub feed: FeedId,
+    pub next: u64,
+    pub keys: bool,
+    pub left: Option<u64>,
+}
+
+/// A blob being fetched with `blobs.get`.
+#[derive(Debug, Clone)]
+pub(super) struct BlobGet {
+    pub id: BlobId,
+    pub data: Vec<u8>,
+}
+
+/// One connection.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub peer: FeedId,
+    pub we_dialed: bool,
+    pub rpc: Endpoint,
+    pub ebt: Option<(StreamId, Session)>,
+    /// Our createHistoryStream calls: stream → feed.
+    pub history_in: BTreeMap<StreamId, FeedId>,
+    /// Whether we replicate over createHistoryStream on this connection.
+    pub legacy: bool,
+    pub pending: VecDeque<PendingSend>,
+    pub live: BTreeMap<StreamId, LiveSub>,
+    /// Bytes handed to the driver and not yet reported drained.
+    pub in_flight: usize,
+    /// Our `blobs.createWants` call to the peer, and the peer's call to us.
+    pub wants_in: Option<StreamId>,
+    pub wants_out: Option<StreamId>,
+    pub their_wants: BTreeSet<BlobId>,
+    pub blob_gets: BTreeMap<StreamId, BlobGet>,
+    /// Our async calls and what they were for.
+    pub calls: BTreeMap<StreamId, &'static str>,
+    /// `blobs.add` sinks: stream → bytes so far.
+    pub blob_adds: BTreeMap<StreamId, Vec<u8>>,
+    /// Notes of feeds we do not replicate, answered so far.
+    pub foreign_notes: u64,
+    pub closing: bool,
+}
+
+/// The node.
+pub struct Node {
+    pub(super) keys: Keypair,
+    pub(super) me: FeedId,
+    pub config: NodeConfig,
+    pub(super) store: Box<dyn Store>,
+    pub(super) blobs: Box<dyn Blobs>,
+    pub(super) graph: FollowGraph,
+    pub(super) scope: BTreeSet<FeedId>,
+    pub(super) conns: BTreeMap<ConnId, Conn>,
+    /// Each peer's clock at the end of our last EBT session (request skipping).
+    pub(super) clocks: BTreeMap<FeedId, Notes>,
+    /// Blobs we want, and local `blobs.want` calls waiting for them.
+    pub(super) wants: BTreeMap<BlobId, Vec<(ConnId, StreamId)>>,
+    pub(super) last_dial: BTreeMap<PeerAddr, u64>,
+    pub(super) out: Vec<Output>,
+    pub(super) events: Vec<NodeEvent>,
+    pub(super) dirty: bool,
+    pub(super) now: u64,
+    pub stats: NodeStats,
+}
+
+impl Node {
+    /// A node over a store; reads the follow graph from the stored contact messages.
+    pub fn new(
+        keys: Keypair,
+        config: NodeConfig,
+        store: Box<dyn Store>,
+        blobs: Box<dyn Blobs>,
+    ) -> Result<Node, NodeError> {
+        let me = keys.id();
+        let mut node = Node {
+            keys,
+            me,
+            config,
+            store,
+            blobs,
+            graph: FollowGraph::new(),
+            scope: BTreeSet::new(),
+            conns: BTreeMap::new(),
+            clocks: BTreeMap::new(),
+            wants: BTreeMap::new(),
+            last_dial: BTreeMap::new(),
+            out: Vec::new(),
+            events: Vec::new(),
+            dirty: false,
+            now: 0,
+            stats: NodeStats::default(),
+        };
+        for (feed, latest) in node.store.feeds() {
+            let mut from = 1;
+            while from <= latest {
+                let batch = node.store.range(&feed, from, 512)?;
+                if batch.is_empty() {
+                    break;
+                }
+                for m in &batch {
+                    node.graph_apply(m);
+                }
+                from = batch.last().map_or(latest + 1, |m| m.sequence + 1);
+            }
+        }
+        node.scope = node.compute_scope();
+        Ok(node)
+    }
+
+    pub fn id(&self) -> FeedId {
+        self.me
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn blobs(&self) -> &dyn Blobs {
+        self.blobs.as_ref()
+    }
+
+    /// The feeds replicated now.
+    pub fn scope(&self) -> &BTreeSet<FeedId> {
+        &self.scope
+    }
+
+    pub fn graph(&self) -> &FollowGraph {
+        &self.graph
+    }
+
+    pub fn connected_peers(&self) -> Vec<FeedId> {
+        self.conns.values().map(|c| c.peer).collect()
+    }
+
+    /// Outputs accumulated so far.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        self.flush();
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn take_events(&mut self) -> Vec<NodeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub(super) fn compute_scope(&self) -> BTreeSet<FeedId> {
+        let mut s = self.graph.scope(self.me, self.config.hops);
+        s.extend(self.config.replicate.iter().copied());
+        s
+    }
+
+    /// Our EBT note for a feed (`None`: not replicated).
+    pub(super) fn local_note(&self, feed: &FeedId) -> Option<Note> {
+        self.scope.contains(feed).then(|| Note::Replicate {
+            sequence: self.store.latest(feed).map_or(0, |l| l.sequence),
+            receive: true,
+        })
+    }
+
+    pub(super) fn local_notes(&self) -> Notes {
+        self.scope
+            .iter()
+            .filter_map(|f| Some((*f, self.local_note(f)?)))
+            .collect()
+    }
+
+    /// A peer is connected (after the handshake). `we_dialed`: we are the client.
+    pub fn connected(&mut self, conn: ConnId, peer: FeedId, we_dialed: bool, now: u64) {
+        self.now = now;
+        self.stats.connections += 1;
+        if self.graph.blocks(&self.me, &peer) {
+            self.out.push(Output::Close {
+                conn,
+                reason: "blocked peer".into(),
+            });
+            return;
+        }
+        let mut c = Conn {
+            peer,
+            we_dialed,
+            rpc: Endpoint::new(self.config.limits),
+            ebt: None,
+            history_in: BTreeMap::new(),
+            legacy: false,
+            pending: VecDeque::new(),
+            live: BTreeMap::new(),
+            in_flight: 0,
+            wants_in: None,
+            wants_out: None,
+            their_wants: BTreeSet::new(),
+            blob_gets: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            blob_adds: BTreeMap::new(),
+            foreign_notes: 0,
+            closing: false,
+        };
+        if peer != self.me {
+            c.wants_in = Some(c.rpc.call(&["blobs", "createWants"], CallType::Source, json!([])));
+        }
+        self.conns.insert(conn, c);
+        if peer == self.me {
+            return; // our own client: no replication
+        }
+        match (we_dialed, self.config.replication) {
+            (true, Replication::Ebt) => self.start_ebt_call(conn),
+            (_, Replication::Legacy) => self.start_legacy(conn),
+            (false, Replication::Ebt) => {}
+        }
+    }
+
+    fn start_ebt_call(&mut self, conn: ConnId) {
+        let local = self.local_notes();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let id = c.rpc.call(
+            &["ebt", "replicate"],
+            CallType::Duplex,
+            json!([{"version": 3, "format": "classic"}]),
+        );
+        let (session, opening) = Session::open(&local, self.clocks.get(&c.peer));
+        c.rpc.send(id, Body::json(&ebt::notes_to_json(&opening)));
+        c.ebt = Some((id, session));
+    }
+
+    /// Replicates every feed in scope over createHistoryStream on this connection.
+    pub(super) fn start_legacy(&mut self, conn: ConnId) {
+        let feeds: Vec<FeedId> = self.scope.iter().copied().collect();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.legacy = true;
+        }
+        for f in feeds {
+            self.request_history(conn, f);
+        }
+    }
+
+    pub(super) fn request_history(&mut self, conn: ConnId, feed: FeedId) {
+        let seq = self.store.latest(&feed).map_or(0, |l| l.sequence) + 1;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if feed == c.peer && feed == self.me || c.history_in.values().any(|f| *f == feed) {
+            return;
+        }
+        let id = c.rpc.call(
+            &["createHistoryStream"],
+            CallType::Source,
+            json!([{"id": feed.to_string(), "seq": seq, "live": true, "keys": false}]),
+        );
+        c.history_in.insert(id, feed);
+    }
+
+    /// Bytes from a peer.
+    pub fn received(&mut self, conn: ConnId, bytes: &[u8], now: u64) {
+        self.now = now;
+        self.stats.bytes_received += bytes.len() as u64;
+        let mut events = Vec::new();
+        let res = match self.conns.get_mut(&conn) {
+            Some(c) if !c.closing => c.rpc.receive(bytes, &mut events),
+            _ => return,
+        };
+        for ev in events {
+            self.on_event(conn, ev);
+        }
+        if let Err(e) = res {
+            self.close(conn, format!("muxrpc: {e}"));
+        }
+        self.after_batch();
+    }
+
+    /// Makes every appended message durable (one fsync for all since the last call).
+    pub fn sync(&mut self) {
+        if self.dirty {
+            if let Err(e) = self.store.sync() {
+                tracing::error!("store sync failed: {e}");
+            }
+            self.dirty = false;
+        }
+    }
+
+    /// Whether messages were appended since the last sync.
+    pub fn needs_sync(&self) -> bool {
+        self.dirty
+    }
+
+    /// Durability and live fan-out after a batch of input.
+    pub(super) fn after_batch(&mut self) {
+        if self.config.sync_each_batch {
+            self.sync();
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.pump(c);
+        }
+    }
+
+    fn on_event(&mut self, conn: ConnId, ev: RpcEvent) {
+        match ev {
+            RpcEvent::Call {
+                id,
+                name,
+                call_type,
+                args,
+            } => self.on_call(conn, id, name, call_type, args),
+            RpcEvent::Response { id, result } => self.on_response(conn, id, result),
+            RpcEvent::Data { id, body } => self.on_data(conn, id, body),
+            RpcEvent::End { id, error } => self.on_end(conn, id, error),
+            RpcEvent::Goodbye => self.close(conn, "goodbye".into()),
+        }
+    }
+
+    fn on_response(&mut self, conn: ConnId, id: StreamId, result: Result<Body, crate::muxrpc::RpcError>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let what = c.calls.remove(&id);
+        tracing::debug!(?what, ok = result.is_ok(), "response");
+    }
+
+    fn on_end(&mut self, conn: ConnId, id: StreamId, error: Option<crate::muxrpc::RpcError>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.ebt.as_ref().is_some_and(|(s, _)| *s == id) {
+            let (_, session) = c.ebt.take().expect("checked above");
+            let peer = c.peer;
+            self.clocks.insert(peer, session.remote_clock());
+            // The peer does not speak EBT: replicate the old way.
+            if error.is_some() && !c.legacy && c.we_dialed {
+                tracing::info!(%peer, ?error, "ebt.replicate refused; using createHistoryStream");
+                self.start_legacy(conn);
+            }
+            return;
+        }
+        if c.history_in.remove(&id).is_some() {
+            return;
+        }
+        if c.wants_in == Some(id) {
+            c.wants_in = None;
+        }
+        if c.wants_out == Some(id) {
+            c.wants_out = None;
+        }
+        c.live.remove(&id);
+        c.pending.retain(|p| p.stream != id);
+        if let Some(get) = c.blob_gets.remove(&id) {
+            let peer = c.peer;
+            if error.is_none() {
+                self.blob_arrived(get, peer);
+            }
+            return;
+        }
+        if let Some(data) = c.blob_adds.remove(&id) {
+            if let Err(e) = self.add_blob(&data) {
+                tracing::warn!("blobs.add: {e}");
+            }
+        }
+    }
+
+    fn on_data(&mut self, conn: ConnId, id: StreamId, body: Body) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.ebt.as_ref().is_some_and(|(s, _)| *s == id) {
+            self.on_ebt_data(conn, body);
+        } else if let Some(feed) = c.history_in.get(&id).copied() {
+            self.on_history_data(conn, feed, body);
+        } else if c.wants_in == Some(id) {
+            self.on_their_wants(conn, body);
+        } else if let Some(get) = c.blob_gets.get_mut(&id) {
+            if get.data.len() as u64 + body.bytes.len() as u64 > self.config.max_blob {
+                c.blob_gets.remove(&id);
+                c.rpc.end(
+                    id,
+                    Some(crate::muxrpc::RpcError::new("Error", "blob over the size limit")),
+                );
+            } else {
+                get.data.extend_from_slice(&body.bytes);
+            }
+        } else if let Some(buf) = c.blob_adds.get_mut(&id) {
+            if buf.len() as u64 + body.bytes.len() as u64 > self.config.max_blob {
+                c.blob_adds.remove(&id);
+                c.rpc.end(
+                    id,
+                    Some(crate::muxrpc::RpcError::new("Error", "blob over the size limit")),
+                );
+            } else {
+                buf.extend_from_slice(&body.bytes);
+            }
+        } else if c.wants_out == Some(id) {
+            // The peer writes nothing on a source it called; ignore.
+        } else if let Some((eid, _)) = c.ebt {
+            let _ = eid;
+        }
+    }
+
+    fn on_ebt_data(&mut self, conn: ConnId, body: Body) {
+        let Some(json) = body.to_json() else {
+            self.close(conn, "ebt: body is not JSON".into());
+            return;
+        };
+        let is_message = json.as_object().is_some_and(|o| o.contains_key("author"));
+        if is_message {
+            let peer = self.conns[&conn].peer;
+            self.ingest_bytes(Some((conn, peer)), &body.bytes);
+            return;
+        }
+        let notes = match ebt::clock::notes_from_json(&json) {
+            Ok(n) => n,
+            Err(e) => {
+                self.close(conn, format!("ebt: bad notes: {e}"));
+                return;
+            }
+        };
+        self.on_notes(conn, notes);
+    }
+
+    fn on_notes(&mut self, conn: ConnId, notes: Notes) {
+        let foreign = notes.keys().filter(|f| !self.scope.contains(f)).count() as u64;
+        let locals: BTreeMap<FeedId, Note> = notes
+            .keys()
+            .filter_map(|f| Some((*f, self.local_note(f)?)))
+            .collect();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.foreign_notes += foreign;
+        if c.foreign_notes > 100_000 {
+            self.close(
+                conn,
+                "ebt: notes for over 100000 feeds we do not replicate".into(),
+            );
+            return;
+        }
+        let Some((sid, session)) = c.ebt.as_mut() else {
+            return;
+        };
+        let sid = *sid;
+        let actions = session.on_notes(&notes, |f| locals.get(f).copied());
+        self.apply_ebt_actions(conn, sid, actions);
+    }
+
+    pub(super) fn apply_ebt_actions(&mut self, conn: ConnId, sid: StreamId, actions: Vec<ebt::Action>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        for a in actions {
+            match a {
+                ebt::Action::SendNotes(n) => {
+                    c.rpc.send(sid, Body::json(&ebt::notes_to_json(&n)));
+                }
+                ebt::Action::SendRange { feed, from, to } => c.pending.push_back(PendingSend {
+                    stream: sid,
+                    feed,
+                    next: from,
+                    to,
+                    kind: SendKind::Ebt,
+                }),
+            }
+        }
+    }
+
+    /// The driver wrote everything it was given for this connection.
+    pub fn drained(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.in_flight = 0;
+        }
+        self.pump(conn);
+    }
+
+    /// Sends queued messages while the connection is under its high-water mark.
+    pub(super) fn pump(&mut self, conn: ConnId) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.in_flight + c.rpc.queued() >= self.config.high_water {
+                break;
+            }
+            let Some(p) = c.pending.front().cloned() else {
+                break;
+            };
+            if !c.rpc.is_open(p.stream) {
+                c.pending.pop_front();
+                continue;
+            }
+            let want = match p.kind {
+                SendKind::History { left: Some(l), .. } => l.min(64) as usize,
+                _ => 64,
+            };
+            let batch = match self.store.range(&p.feed, p.next, want) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!("store read failed: {e}");
+                    Vec::new()
+                }
+            };
+            let c = self.conns.get_mut(&conn).expect("looked up above");
+            let mut next = p.next;
+            let mut left = match p.kind {
+                SendKind::History { left, .. } => left,
+                SendKind::Ebt => None,
+            };
+            for m in batch.iter().take_while(|m| m.sequence <= p.to) {
+                if left == Some(0) {
+                    break;
+                }
+                let bytes = match p.kind {
+                    SendKind::Ebt => m.value.clone().into_bytes(),
+                    SendKind::History { keys, .. } => crate::history::format_message(m, keys),
+                };
+                self.stats.messages_sent += 1;
+                c.rpc.send(p.stream, Body::json_text(bytes));
+                next = m.sequence + 1;
+                left = left.map(|l| l - 1);
+            }
+            let exhausted = next > p.to || batch.len() < want || left == Some(0) || next == p.next;
+            let front = c.pending.front_mut().expect("peeked above");
+            front.next = next;
+            if let SendKind::History { left: l, .. } = &mut front.kind {
+                *l = left;
+            }
+            if !exhausted {
+                continue;
+            }
+            c.pending.pop_front();
+            if let SendKind::History { keys, live, .. } = p.kind {
+                if live && left != Some(0) {
+                    c.live.insert(
+                        p.stream,
+                        LiveSub {
+                            feed: p.feed,
+                            next,
+                            keys,
+                            left,
+                        },
+                    );
+                } else {
+                    c.rpc.end(p.stream, None);
+                }
+            }
+        }
+        self.flush_conn(conn);
+    }
+
+    fn flush_conn(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.rpc.has_output() {
+            return;
+        }
+        let bytes = c.rpc.take_output();
+        c.in_flight += bytes.len();
+        self.stats.bytes_sent += bytes.len() as u64;
+        let over = c.in_flight > self.config.max_queued;
+        self.out.push(Output::Send { conn, bytes });
+        if over {
+            self.close(conn, "the peer does not read: write queue over its limit".into());
+        }
+    }
+
+    pub(super) fn flush(&mut self) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.flush_conn(c);
+        }
+    }
+
+    /// Cuts a connection off with a reason (logged, and reported as an event).
+    pub fn close(&mut self, conn: ConnId, reason: String) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        c.closing = true;
+        c.rpc.goodbye();
+        let peer = c.peer;
+        self.flush_conn(conn);
+        tracing::info!(%peer, %reason, "closing connection");
+        self.events.push(NodeEvent::Closed {
+            peer,
+            reason: reason.clone(),
+        });
+        self.out.push(Output::Close { conn, reason });
+    }
+
+    /// The transport is gone.
+    pub fn disconnected(&mut self, conn: ConnId) {
+        if let Some(mut c) = self.conns.remove(&conn) {
+            if let Some((_, s)) = c.ebt.take() {
+                self.clocks.insert(c.peer, s.remote_clock());
+            }
+            if !c.closing {
+                self.events.push(NodeEvent::Closed {
+                    peer: c.peer,
+                    reason: "transport closed".into(),
+                });
+            }
+        }
+        for waiting in self.wants.values_mut() {
+            waiting.retain(|(c, _)| *c != conn);
+        }
+    }
+
+    /// The scheduler: dials every configured peer that is not connected, at most once per
+    /// `redial_ms`.
+    pub fn tick(&mut self, now: u64) {
+        self.now = now;
+        let connected: BTreeSet<FeedId> = self.conns.values().map(|c| c.peer).collect();
+        for p in self.config.peers.clone() {
+            if connected.contains(&p.key) {
+                continue;
+            }
+            let due = self
+                .last_dial
+                .get(&p)
+                .is_none_or(|t| now.saturating_sub(*t) >= self.config.redial_ms);
+            if due {
+                self.last_dial.insert(p.clone(), now);
+                self.out.push(Output::Dial { addr: p });
+            }
+        }
+        self.flush();
+    }
+
+    /// Adds a peer for the scheduler to keep dialing.
+    pub fn add_peer(&mut self, addr: PeerAddr) {
+        if !self.config.peers.contains(&addr) {
+            self.config.peers.push(addr);
+        }
+    }
+
+    /// Starts replicating a feed whatever the follow graph says.
+    pub fn replicate(&mut self, feed: FeedId) {
+        self.config.replicate.insert(feed);
+        self.rescope();
+    }
+
+    /// Recomputes the scope; tells every session about feeds that entered it.
+    pub(super) fn rescope(&mut self) {
+        let new = self.compute_scope();
+        let added: Vec<FeedId> = new.difference(&self.scope).copied().collect();
+        self.scope = new;
+        if added.is_empty() {
+            return;
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            for feed in &added {
+                let note = self.local_note(feed).expect("in scope");
+                let c = self.conns.get_mut(&conn).expect("listed above");
+                if let Some((sid, s)) = c.ebt.as_mut() {
+                    let sid = *sid;
+                    let actions = s.on_want(*feed, note);
+                    self.apply_ebt_actions(conn, sid, actions);
+                } else if c.legacy {
+                    self.request_history(conn, *feed);
+                }
+            }
+        }
+    }
+
+    /// Stored message, for tests and tools.
+    pub fn get(&self, feed: &FeedId, seq: u64) -> Result<Option<StoredMsg>, StoreError> {
+        self.store.get(feed, seq)
+    }
+}
