@@ -28,7 +28,7 @@ fuzz_target!(|input: &[u8]| {
         local.insert(*f, Note::Replicate { sequence: 5, receive: true });
     }
     let (mut s, _) = Session::open(&local, None);
-    for a in s.on_notes(&notes, |f| local.get(f).copied()) {
+    for a in s.on_notes(&notes, |f| local.get(f).copied(), |_, _| true) {
         if let Action::SendRange { feed, from, to } = a {
             assert!(from <= to);
             let theirs = notes[&feed];

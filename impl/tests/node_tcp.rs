@@ -240,3 +240,33 @@ async fn hostile_clients_are_cut_off() {
     assert_eq!(whoami.to_json().unwrap()["id"], a.id.to_string());
     a.stop().await;
 }
+
+/// Two peers hold the same feed; a third replicates it from both. EBT asks one of them to send
+/// and keeps the other lazy, so few messages arrive twice; when the sender goes away, the lazy
+/// peer is asked and new messages still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ebt_keeps_one_sender_per_feed_and_repairs() {
+    let p1 = start(20, NodeConfig::default()).await;
+    let p2 = start(21, NodeConfig::default()).await;
+    let x = start(22, NodeConfig::default()).await;
+    publish_n(&p1, 2000).await;
+    p2.replicate(p1.id);
+    p2.connect(addr(&p1));
+    assert!(p2.wait_for(p1.id, 2000, Duration::from_secs(30)).await);
+    x.replicate(p1.id);
+    x.connect(addr(&p1));
+    x.connect(addr(&p2));
+    assert!(x.wait_for(p1.id, 2000, Duration::from_secs(30)).await);
+    let dups = x.stats().await.duplicates;
+    assert!(dups < 400, "{dups} of 2000 messages arrived twice");
+    // The connection to p2 goes away; p1 (the author) publishes on and x keeps up.
+    p2.stop().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    publish_n(&p1, 50).await;
+    assert!(
+        x.wait_for(p1.id, 2050, Duration::from_secs(10)).await,
+        "no new messages after the sender left"
+    );
+    p1.stop().await;
+    x.stop().await;
+}

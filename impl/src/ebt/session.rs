@@ -2,9 +2,10 @@
 //! message ranges to send come out; the node reads the messages from its store. Request skipping:
 //! the opening notes leave out every feed whose sequence equals what the peer held at the end of
 //! the last session (it will send a note itself if it has news, and then we answer with ours);
-//! with no remembered clock (a lost state) every note is sent. A peer that sends a message we
-//! already hold is asked to stop sending that feed (the lazy side of the tree); a lazy peer that
-//! announces more than we hold is asked to send again.
+//! with no remembered clock (a lost state) every note is sent. A feed is asked of a peer (the
+//! receive flag) when the node says so: in the opening if no other peer sends it, later when the
+//! peer announces more than we hold and the node has no better source (`ask`). A peer that sends
+//! a message we already hold is asked to stop sending that feed (the lazy side of the tree).
 
 use std::collections::BTreeMap;
 
@@ -67,53 +68,60 @@ impl Session {
     }
 
     /// The peer's notes arrive. `local(feed)` gives our note for a feed (`None`: we do not
-    /// replicate it).
-    pub fn on_notes(&mut self, notes: &Notes, local: impl Fn(&FeedId) -> Option<Note>) -> Vec<Action> {
+    /// replicate it); `ask(feed, their_sequence)` is called for a feed the peer holds more of
+    /// than we do and that we have not asked it for, and says whether to ask it now (the node
+    /// knows whether another peer already sends that feed).
+    pub fn on_notes(
+        &mut self,
+        notes: &Notes,
+        local: impl Fn(&FeedId) -> Option<Note>,
+        mut ask: impl FnMut(&FeedId, u64) -> bool,
+    ) -> Vec<Action> {
         let mut actions = Vec::new();
         for (&feed, &theirs) in notes {
             self.theirs.insert(feed, theirs);
-            let ours = local(&feed);
-            // Answer a feed we skipped, or one we do not replicate, once.
-            let answer = ours.unwrap_or(Note::DontReplicate);
-            let mut reply = match self.told.get(&feed) {
-                None => Some(answer),
-                Some(t) => (t.sequence() != answer.sequence()).then_some(answer),
-            };
-            let (
-                Some(Note::Replicate {
-                    sequence: our_seq,
-                    receive: we_receive,
+            let told = self.told.get(&feed).copied();
+            let reply = match (local(&feed), theirs.sequence()) {
+                // A feed we do not replicate: say so, once.
+                (None, _) => (told != Some(Note::DontReplicate)).then_some(Note::DontReplicate),
+                // The peer does not replicate it: answer a feed we skipped, never asking.
+                (Some(ours), None) => told.is_none().then_some(Note::Replicate {
+                    sequence: ours.sequence().unwrap_or(0),
+                    receive: false,
                 }),
-                Some(their_seq),
-            ) = (ours, theirs.sequence())
-            else {
-                if let Some(r) = reply {
-                    self.told.insert(feed, r);
-                    notes_of(&mut actions, feed, r);
+                (Some(ours), Some(their_seq)) => {
+                    let our_seq = ours.sequence().unwrap_or(0);
+                    // The peer's note is the truth about what it holds (it may have lost some).
+                    self.known.insert(feed, their_seq);
+                    let asked = told.is_some_and(Note::wants_messages);
+                    let want = their_seq > our_seq && !asked && ask(&feed, their_seq);
+                    if theirs.wants_messages() && our_seq > their_seq {
+                        actions.push(Action::SendRange {
+                            feed,
+                            from: their_seq + 1,
+                            to: our_seq,
+                        });
+                        self.known.insert(feed, our_seq);
+                    }
+                    let receive = want || asked;
+                    let note = Note::Replicate {
+                        sequence: our_seq,
+                        receive,
+                    };
+                    (told != Some(note)
+                        && (told.is_none() || want || told.and_then(Note::sequence) != Some(our_seq)))
+                    .then_some(note)
                 }
-                continue;
             };
-            // The peer's note is the truth about what it holds (it may have lost messages).
-            self.known.insert(feed, their_seq);
-            // A lazy peer that holds more than we do: ask it to send.
-            let told_lazy = matches!(self.told.get(&feed), Some(Note::Replicate { receive: false, .. }));
-            if their_seq > our_seq && (told_lazy || !we_receive) {
-                reply = Some(Note::Replicate {
-                    sequence: our_seq,
-                    receive: true,
-                });
-            }
             if let Some(r) = reply {
                 self.told.insert(feed, r);
-                notes_of(&mut actions, feed, r);
-            }
-            if theirs.wants_messages() && our_seq > their_seq {
-                actions.push(Action::SendRange {
-                    feed,
-                    from: their_seq + 1,
-                    to: our_seq,
-                });
-                self.known.insert(feed, our_seq);
+                // Notes go before the ranges of the same call.
+                match actions.iter_mut().find(|a| matches!(a, Action::SendNotes(_))) {
+                    Some(Action::SendNotes(n)) => {
+                        n.insert(feed, r);
+                    }
+                    _ => actions.insert(0, Action::SendNotes(Notes::from([(feed, r)]))),
+                }
             }
         }
         actions
@@ -139,9 +147,12 @@ impl Session {
                 }
             }
             Some(Note::Replicate { receive: false, .. }) => {
-                // A lazy peer hears of the news through a note.
-                let receive = self.told.get(&feed).is_none_or(|t| t.wants_messages());
-                let n = Note::Replicate { sequence, receive };
+                // A lazy peer hears of the news through a note; having the news, we ask it for
+                // nothing (its later notes say when it gets ahead of us).
+                let n = Note::Replicate {
+                    sequence,
+                    receive: false,
+                };
                 self.told.insert(feed, n);
                 notes_of(&mut actions, feed, n);
             }

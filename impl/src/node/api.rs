@@ -263,7 +263,7 @@ impl Node {
                 err("Error", format!("unsupported format {format}")),
             );
         }
-        let local = self.local_notes();
+        let local = self.opening_notes(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -278,5 +278,6 @@ impl Node {
         let (session, opening) = Session::open(&local, self.clocks.get(&c.peer));
         c.rpc.send(id, Body::json(&ebt::notes_to_json(&opening)));
         c.ebt = Some((id, session));
+        self.opened(conn, &opening);
     }
 }

@@ -154,6 +154,9 @@ pub struct Node {
     pub(super) conns: BTreeMap<ConnId, Conn>,
     /// Each peer's clock at the end of our last EBT session (request skipping).
     pub(super) clocks: BTreeMap<FeedId, Notes>,
+    /// The connection asked to send each feed (the eager side of the tree); the others are told
+    /// not to send it, and keep us informed with notes.
+    pub(super) eager: BTreeMap<FeedId, ConnId>,
     /// Blobs we want, and local `blobs.want` calls waiting for them.
     pub(super) wants: BTreeMap<BlobId, Vec<(ConnId, StreamId)>>,
     pub(super) last_dial: BTreeMap<PeerAddr, u64>,
@@ -183,6 +186,7 @@ impl Node {
             scope: BTreeSet::new(),
             conns: BTreeMap::new(),
             clocks: BTreeMap::new(),
+            eager: BTreeMap::new(),
             wants: BTreeMap::new(),
             last_dial: BTreeMap::new(),
             out: Vec::new(),
@@ -257,11 +261,26 @@ impl Node {
         })
     }
 
-    pub(super) fn local_notes(&self) -> Notes {
-        self.scope
-            .iter()
-            .filter_map(|f| Some((*f, self.local_note(f)?)))
-            .collect()
+    /// Our notes for a new session on `conn`: a feed is asked for only if no other connection
+    /// sends it already.
+    pub(super) fn opening_notes(&mut self, conn: ConnId) -> Notes {
+        let mut notes = Notes::new();
+        for f in &self.scope {
+            let sequence = self.store.latest(f).map_or(0, |l| l.sequence);
+            let receive = self.eager.get(f).is_none_or(|c| *c == conn);
+            notes.insert(*f, Note::Replicate { sequence, receive });
+        }
+        notes
+    }
+
+    /// After a session opened on `conn` with `opening`: the feeds it was asked for are sent by
+    /// `conn` from here on.
+    pub(super) fn opened(&mut self, conn: ConnId, opening: &Notes) {
+        for (f, n) in opening {
+            if n.wants_messages() {
+                self.eager.entry(*f).or_insert(conn);
+            }
+        }
     }
 
     /// A peer is connected (after the handshake). `we_dialed`: we are the client.
@@ -309,7 +328,7 @@ impl Node {
     }
 
     fn start_ebt_call(&mut self, conn: ConnId) {
-        let local = self.local_notes();
+        let local = self.opening_notes(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -321,6 +340,7 @@ impl Node {
         let (session, opening) = Session::open(&local, self.clocks.get(&c.peer));
         c.rpc.send(id, Body::json(&ebt::notes_to_json(&opening)));
         c.ebt = Some((id, session));
+        self.opened(conn, &opening);
     }
 
     /// Replicates every feed in scope over createHistoryStream on this connection.
@@ -532,12 +552,75 @@ impl Node {
             );
             return;
         }
+        if c.ebt.is_none() {
+            return;
+        }
+        // Who sends each of these feeds now, and how much that peer holds.
+        let sources: BTreeMap<FeedId, (ConnId, u64)> = notes
+            .keys()
+            .filter_map(|f| {
+                let e = *self.eager.get(f)?;
+                // Unknown until its note arrives: trusted until then.
+                let held = match self.conns.get(&e)?.ebt.as_ref()?.1.their_note(f) {
+                    None => u64::MAX,
+                    Some(n) => n.sequence().unwrap_or(0),
+                };
+                Some((*f, (e, held)))
+            })
+            .collect();
+        let mut granted = Vec::new();
+        let c = self.conns.get_mut(&conn).expect("looked up above");
         let Some((sid, session)) = c.ebt.as_mut() else {
             return;
         };
         let sid = *sid;
-        let actions = session.on_notes(&notes, |f| locals.get(f).copied());
+        let actions = session.on_notes(
+            &notes,
+            |f| locals.get(f).copied(),
+            |f, theirs| {
+                // Ask this peer unless another that holds as much is already sending.
+                let ok = sources
+                    .get(f)
+                    .is_none_or(|(e, held)| *e == conn || *held < theirs);
+                if ok {
+                    granted.push(*f);
+                }
+                ok
+            },
+        );
+        for f in granted {
+            self.eager.insert(f, conn);
+        }
         self.apply_ebt_actions(conn, sid, actions);
+        // The sender of a feed says it has nothing we lack: ask a peer that does, if any.
+        for (f, n) in &notes {
+            let ours = self.store.latest(f).map_or(0, |l| l.sequence);
+            if self.eager.get(f) == Some(&conn) && n.sequence().is_none_or(|s| s <= ours) {
+                self.switch_source(*f, conn, ours);
+            }
+        }
+    }
+
+    /// Asks the first other connection known to hold more of `feed` than we do to send it.
+    fn switch_source(&mut self, feed: FeedId, from: ConnId, ours: u64) {
+        let next = self.conns.iter().find_map(|(id, c)| {
+            let (_, s) = c.ebt.as_ref()?;
+            let held = s.their_note(&feed)?.sequence()?;
+            (*id != from && held > ours).then_some(*id)
+        });
+        let Some(next) = next else { return };
+        self.eager.insert(feed, next);
+        let c = self.conns.get_mut(&next).expect("found above");
+        let (sid, s) = c.ebt.as_mut().expect("found above");
+        let sid = *sid;
+        let actions = s.on_want(
+            feed,
+            Note::Replicate {
+                sequence: ours,
+                receive: true,
+            },
+        );
+        self.apply_ebt_actions(next, sid, actions);
     }
 
     pub(super) fn apply_ebt_actions(&mut self, conn: ConnId, sid: StreamId, actions: Vec<ebt::Action>) {
@@ -689,6 +772,7 @@ impl Node {
 
     /// The transport is gone.
     pub fn disconnected(&mut self, conn: ConnId) {
+        self.repair_tree(conn);
         if let Some(mut c) = self.conns.remove(&conn) {
             if let Some((_, s)) = c.ebt.take() {
                 self.clocks.insert(c.peer, s.remote_clock());
@@ -702,6 +786,21 @@ impl Node {
         }
         for waiting in self.wants.values_mut() {
             waiting.retain(|(c, _)| *c != conn);
+        }
+    }
+
+    /// Feeds `conn` was sending: ask another peer that holds more than we do, if any.
+    fn repair_tree(&mut self, gone: ConnId) {
+        let orphans: Vec<FeedId> = self
+            .eager
+            .iter()
+            .filter(|(_, c)| **c == gone)
+            .map(|(f, _)| *f)
+            .collect();
+        for f in orphans {
+            self.eager.remove(&f);
+            let ours = self.store.latest(&f).map_or(0, |l| l.sequence);
+            self.switch_source(f, gone, ours);
         }
     }
 
@@ -750,11 +849,15 @@ impl Node {
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             for feed in &added {
-                let note = self.local_note(feed).expect("in scope");
+                let sequence = self.store.latest(feed).map_or(0, |l| l.sequence);
+                let receive = self.eager.get(feed).is_none_or(|c| *c == conn);
                 let c = self.conns.get_mut(&conn).expect("listed above");
                 if let Some((sid, s)) = c.ebt.as_mut() {
                     let sid = *sid;
-                    let actions = s.on_want(*feed, note);
+                    let actions = s.on_want(*feed, Note::Replicate { sequence, receive });
+                    if receive {
+                        self.eager.insert(*feed, conn);
+                    }
                     self.apply_ebt_actions(conn, sid, actions);
                 } else if c.legacy {
                     self.request_history(conn, *feed);

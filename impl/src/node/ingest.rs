@@ -141,6 +141,12 @@ impl Node {
             sequence: seq,
             from: from.map(|(_, p)| p),
         });
+        // Whoever delivers a feed's news is its source from now on.
+        if let Some((conn, _)) = from {
+            if self.conns.get(&conn).is_some_and(|c| c.ebt.is_some()) {
+                self.eager.insert(author, conn);
+            }
+        }
         if self.graph_apply(&m) {
             self.rescope();
         }

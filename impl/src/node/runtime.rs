@@ -60,6 +60,7 @@ enum Command {
     HasBlob(BlobId, oneshot::Sender<Option<u64>>),
     Events(oneshot::Sender<Vec<NodeEvent>>),
     Peers(oneshot::Sender<Vec<FeedId>>),
+    Stats(oneshot::Sender<super::core::NodeStats>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -147,6 +148,10 @@ impl NodeHandle {
     /// Events since the last call.
     pub async fn events(&self) -> Vec<NodeEvent> {
         self.ask(Command::Events).await.unwrap_or_default()
+    }
+
+    pub async fn stats(&self) -> super::core::NodeStats {
+        self.ask(Command::Stats).await.unwrap_or_default()
     }
 
     pub async fn peers(&self) -> Vec<FeedId> {
@@ -386,6 +391,9 @@ impl Actor {
             }
             Command::Peers(tx) => {
                 let _ = tx.send(self.node.connected_peers());
+            }
+            Command::Stats(tx) => {
+                let _ = tx.send(self.node.stats.clone());
             }
             Command::Stop(_) => {}
         }

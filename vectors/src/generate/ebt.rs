@@ -62,7 +62,7 @@ const NOTES: &[(&str, &str)] = &[
     ),
     (
         "answer_peer_not_ahead",
-        "the peer's note for a feed we left out shows it level with or behind us: we answer with our note",
+        "the peer's note for a feed we left out shows it level with or behind us: we answer with our note, not asking it to send (receive false)",
     ),
     (
         "stale_block",
@@ -71,7 +71,10 @@ const NOTES: &[(&str, &str)] = &[
     ("empty_clock", "the peer's notes are {}"),
     ("send_range", "the peer asks to receive and is behind: we send it the messages it lacks"),
     ("peer_lazy", "the peer's note has receive false: we send no messages"),
-    ("lazy_append", "a new message of a feed whose peer is lazy: it hears of it through a note"),
+    (
+        "lazy_append",
+        "a new message of a feed whose peer is lazy: it hears of it through a note that asks for nothing",
+    ),
     ("duplicate", "the peer sends a message we hold: we ask it to stop sending (receive false), once"),
     ("lazy_ahead", "a peer we made lazy announces more than we hold: we ask it to send again"),
     ("peer_dont_replicate", "the peer's -1 for a feed we replicate: nothing is sent for that feed"),

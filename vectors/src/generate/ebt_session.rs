@@ -111,15 +111,15 @@ pub(super) fn cases(b: &mut Builder, rng: &mut ChaCha20Rng) {
     add(
         b,
         Scenario {
-            comment: "both feeds skipped (opening {}); the peer's notes show it level on A and behind on C",
+            comment: "both feeds skipped (opening {}); the peer's notes show it level on A and behind on C: answered without asking it to send",
             flags: &["request_skipping", "answer_peer_not_ahead", "send_range"],
             local: &[(a, 5), (c, 2)],
             remembered: Some(notes(&[(a, n(5, true)), (c, n(2, false))])),
             steps: vec![step_notes(&[(a, n(5, true))]), step_notes(&[(c, n(1, true))])],
             opening: notes(&[]),
             expect: vec![
-                json!([{"notes": notes(&[(a, n(5, true))])}]),
-                json!([{"notes": notes(&[(c, n(2, true))])}, send(c, 2, 2)]),
+                json!([{"notes": notes(&[(a, n(5, false))])}]),
+                json!([{"notes": notes(&[(c, n(2, false))])}, send(c, 2, 2)]),
             ],
         },
     );
@@ -168,7 +168,7 @@ pub(super) fn cases(b: &mut Builder, rng: &mut ChaCha20Rng) {
             remembered: None,
             steps: vec![step_notes(&[(a, n(6, false))]), step_at("append", a, 7)],
             opening: notes(&[(a, n(6, true))]),
-            expect: vec![json!(none), json!([{"notes": notes(&[(a, n(7, true))])}])],
+            expect: vec![json!(none), json!([{"notes": notes(&[(a, n(7, false))])}])],
         },
     );
     add(

@@ -193,7 +193,8 @@ pub fn session(args: &Value) -> Result<Value, OpError> {
         let actions = match kind.as_str() {
             "notes" => {
                 let notes = notes_from_json(v).map_err(note_error)?;
-                s.on_notes(&notes, |f| our_note(&local, f))
+                // One peer: nobody else sends, so a peer ahead of us is always asked.
+                s.on_notes(&notes, |f| our_note(&local, f), |_, _| true)
             }
             "append" => {
                 let (feed, sequence) = position(v)?;
