@@ -9,7 +9,7 @@
 //! * JS, legacy — two ssb-server 16 peers with EBT off (ssb-replicate's createHistoryStream).
 //!
 //! Ours run three times each (median reported); the JS pairs once each (a run takes tens of
-//! seconds). Writes `reports/bench/replication.md`. `cargo bench -p ssb-benches --bench
+//! seconds). `REPLICATION_OURS_ONLY=1` measures ours alone and writes nothing (for profiling). Writes `reports/bench/replication.md`. `cargo bench -p ssb-benches --bench
 //! replication` measures; without `--bench` (`cargo test --benches`) it runs a smoke test of
 //! our pairs on 200 messages and no JS.
 
@@ -54,6 +54,7 @@ async fn ours(method: Replication, n: u64, dir: &std::path::Path, round: u8) -> 
         NodeConfig {
             replication: method,
             replicate: [aid].into(),
+            verify_threads: 2,
             ..NodeConfig::default()
         },
     );
@@ -132,6 +133,12 @@ fn main() {
     if !measuring {
         println!("smoke: ours EBT {ebt:.0} msgs/s, legacy {legacy:.0} msgs/s on {n} messages");
         let _ = std::fs::remove_dir_all(&tmp);
+        return;
+    }
+    if std::env::var_os("REPLICATION_OURS_ONLY").is_some() {
+        println!(
+            "REPLICATION_OURS_ONLY: ours EBT {ebt:.0} msgs/s, legacy {legacy:.0} msgs/s; no JS, no report"
+        );
         return;
     }
     let js_ebt = js(Stack::Db2, true, n, &tmp);

@@ -657,6 +657,7 @@ pub fn prepare_lean(v: &Value) -> Option<Prepared> {
             timestamp: f.timestamp,
         },
         units: units.len(),
+        encoding: units,
         signed,
         signature: f.signature,
         after_signature: None,

@@ -82,6 +82,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         replicate,
         replication: args.replication,
         peers: args.connect.clone(),
+        verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         ..NodeConfig::default()
     };
     let mut rt_config = RuntimeConfig::default();

@@ -158,10 +158,28 @@ pub fn ed25519_verify(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
     let Ok(vk) = VerifyingKey::from_bytes(public) else {
         return false;
     };
-    // verify_strict: cofactorless equation, canonical S, small-order A and R refused, and the
-    // recomputed R compared with the signature's R bytes.
-    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
-        .is_ok()
+    ed25519_verify_key(&vk, msg, sig)
+}
+
+/// [`ed25519_verify`] with the public key already decoded (a node verifying many messages of
+/// one author decodes its key once). The byte rules on the key must have been checked when it
+/// was decoded ([`ed25519_key_ok`]).
+pub fn ed25519_verify_key(vk: &VerifyingKey, msg: &[u8], sig: &[u8; 64]) -> bool {
+    let r: &[u8; 32] = sig[..32].try_into().expect("64 bytes");
+    if has_small_order(r) {
+        return false;
+    }
+    // `verify`: canonical S, the cofactorless equation, and the recomputed R compared with the
+    // signature's R bytes, as libsodium compares them; small-order A and R are refused above by
+    // their bytes, as libsodium refuses them (`verify_strict` would decode R and compare points).
+    use ed25519_dalek::Verifier;
+    vk.verify(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
+}
+
+/// The byte rules libsodium applies to a public key: a canonical encoding of a point not of
+/// small order.
+pub fn ed25519_key_ok(public: &[u8; 32]) -> bool {
+    is_canonical_point_encoding(public) && !has_small_order(public)
 }
 
 /// The part of libsodium's verification rules that reads only the bytes: a canonical public key

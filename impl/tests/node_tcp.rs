@@ -55,10 +55,12 @@ async fn both_ways(method: Replication, n: u64) {
         },
     )
     .await;
+    // b checks signatures on two threads, a on one: both paths are exercised.
     let b = start(
         2,
         NodeConfig {
             replication: method,
+            verify_threads: 2,
             ..NodeConfig::default()
         },
     )

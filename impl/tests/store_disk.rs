@@ -456,54 +456,34 @@ fn a_log_that_is_not_ours_is_refused_and_a_torn_header_recovered() {
     );
 }
 
-/// `cargo test --release -p ssb-impl --test store_disk -- --ignored --nocapture`
+/// Ten thousand messages of twenty feeds, appended and synced a hundred at a time: every one
+/// reads back by position and by id, both ways of reopening agree, and the doctor verifies all
+/// of them. (The store's timings live in the notes of issue 4, not in a test.)
 #[test]
-#[ignore = "timing, run by hand in release mode"]
-fn timing_ten_thousand_appends_and_gets() {
-    let (feeds, msgs) = interleaved(11, 20, 10_000);
+fn ten_thousand_messages_read_back_and_verify() {
+    let (_, msgs) = interleaved(11, 20, 10_000);
     let dir = tempfile::tempdir().unwrap();
     let (mut d, _) = open(dir.path());
-    let t = std::time::Instant::now();
     for chunk in msgs.chunks(100) {
         d.append(chunk).unwrap();
         d.sync().unwrap();
     }
-    let append = t.elapsed();
-    let t = std::time::Instant::now();
     for m in &msgs {
         assert_eq!(d.get(&m.author, m.sequence).unwrap().unwrap().id, m.id);
+        assert_eq!(d.get_by_id(&m.id).unwrap().unwrap().sequence, m.sequence);
     }
-    let get = t.elapsed();
-    let t = std::time::Instant::now();
-    for m in &msgs {
-        assert!(d.get_by_id(&m.id).unwrap().is_some());
-    }
-    let get_by_id = t.elapsed();
     drop(d);
-    let t = std::time::Instant::now();
-    let (d, report) = open(dir.path());
-    let reopen = t.elapsed();
-    let t = std::time::Instant::now();
+    let (_, report) = open(dir.path());
     let (_, report2) = DiskStore::open_with(dir.path(), SyncPolicy::OnSync, OpenMode::TrustIndex).unwrap();
-    let reopen_trusted = t.elapsed();
     assert_eq!((report.records, report2.records), (10_000, 10_000));
-    let t = std::time::Instant::now();
     let doctor = ssb_impl::store::doctor::run(dir.path(), false).unwrap();
-    let doctor_time = t.elapsed();
     assert!(
         doctor.is_clean() && doctor.signatures_verified == 10_000,
         "{doctor}"
     );
     let mut mem = MemoryStore::new();
-    let t = std::time::Instant::now();
     for chunk in msgs.chunks(100) {
         mem.append(chunk).unwrap();
     }
-    let mem_append = t.elapsed();
-    let _ = feeds;
-    println!(
-        "10,000 msgs ({} log bytes): append+sync per 100 {append:?}, get {get:?}, get_by_id {get_by_id:?}, \
-         reopen (verify) {reopen:?}, reopen (trust index) {reopen_trusted:?}, memory append {mem_append:?}, doctor {doctor_time:?}",
-        d.log_bytes()
-    );
+    assert_eq!(mem.len(), 10_000);
 }

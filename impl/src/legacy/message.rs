@@ -217,6 +217,8 @@ pub struct Prepared {
     pub checked: Checked,
     /// Signing-encoding length in UTF-16 units (≤ 8192 for a valid message).
     pub units: usize,
+    /// The signing encoding itself (what a store keeps as the message's text).
+    pub encoding: Vec<u16>,
     pub signed: Vec<u8>,
     pub signature: [u8; 64],
     /// A fault reported only once the signature has verified (a non-canonical author encoding:
@@ -313,6 +315,7 @@ pub fn prepare(msg: &Value, hmac_key: Option<&[u8; 32]>) -> Result<Prepared, E> 
             timestamp,
         },
         units: units.len(),
+        encoding: units,
         signed,
         signature,
         after_signature,

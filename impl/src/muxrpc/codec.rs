@@ -132,6 +132,9 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct Decoder {
     max_body: usize,
+    /// Whether JSON bodies are parsed to refuse what is not JSON (a consumer that parses every
+    /// body itself can skip this second parse).
+    check_json: bool,
     phase: Phase,
     buf: Vec<u8>,
 }
@@ -147,9 +150,17 @@ impl Decoder {
     pub fn new(max_body: usize) -> Self {
         Decoder {
             max_body,
+            check_json: true,
             phase: Phase::Header,
             buf: Vec::new(),
         }
+    }
+
+    /// A decoder that leaves JSON bodies unchecked: the caller parses them and handles what is
+    /// not JSON itself.
+    pub fn without_json_check(mut self) -> Self {
+        self.check_json = false;
+        self
     }
 
     /// Takes the next bytes and appends the packets they complete to `events`. After an error
@@ -202,7 +213,8 @@ impl Decoder {
                         }
                         // JSON bodies are judged as JSON.parse judges them.
                         BodyType::Json
-                            if crate::legacy::parse(&body, crate::legacy::Mode::JsCompat).is_err() =>
+                            if self.check_json
+                                && crate::legacy::parse(&body, crate::legacy::Mode::JsCompat).is_err() =>
                         {
                             return self.fail(CodecError::InvalidJson)
                         }

@@ -192,6 +192,9 @@ pub struct Limits {
     pub max_streams: usize,
     /// Refused calls tolerated before the peer is cut off.
     pub max_refused: u32,
+    /// Whether the codec refuses JSON bodies that are not JSON (off when the application parses
+    /// every body itself and handles what is not JSON).
+    pub check_json: bool,
 }
 
 impl Default for Limits {
@@ -200,6 +203,7 @@ impl Default for Limits {
             max_body: super::codec::DEFAULT_MAX_BODY,
             max_streams: 1024,
             max_refused: 10_000,
+            check_json: true,
         }
     }
 }
@@ -231,7 +235,11 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn new(limits: Limits) -> Self {
         Endpoint {
-            decoder: Decoder::new(limits.max_body),
+            decoder: if limits.check_json {
+                Decoder::new(limits.max_body)
+            } else {
+                Decoder::new(limits.max_body).without_json_check()
+            },
             limits,
             next_request: 1,
             streams: BTreeMap::new(),

@@ -74,6 +74,9 @@ pub struct NodeConfig {
     pub max_queued: usize,
     /// Largest blob fetched or served.
     pub max_blob: u64,
+    /// Threads that check the signatures of a batch of received messages (1: the caller's
+    /// thread only, as a simulation wants it). Verdicts do not depend on it.
+    pub verify_threads: usize,
     /// Make appended messages durable at the end of every batch of input. Off, the driver calls
     /// [`super::Node::sync`] when it sees fit (the tokio runtime: whenever its queue of events
     /// runs dry, and at least every 100 ms), which groups many batches into one fsync. Published
@@ -87,7 +90,12 @@ impl Default for NodeConfig {
             hops: 2,
             replicate: BTreeSet::new(),
             replication: Replication::Ebt,
-            limits: Limits::default(),
+            // The node parses every JSON body itself (messages with the legacy parser, notes and
+            // call arguments as JSON), so the codec's own check would be a second parse.
+            limits: Limits {
+                check_json: false,
+                ..Limits::default()
+            },
             hmac_key: None,
             peers: Vec::new(),
             redial_ms: 1000,
@@ -95,6 +103,7 @@ impl Default for NodeConfig {
             max_queued: 64 * 1024 * 1024,
             max_blob: crate::store::blobs::MAX_BLOB_SIZE as u64,
             sync_each_batch: false,
+            verify_threads: 1,
         }
     }
 }

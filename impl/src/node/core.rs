@@ -157,6 +157,10 @@ pub struct Node {
     /// The connection asked to send each feed (the eager side of the tree); the others are told
     /// not to send it, and keep us informed with notes.
     pub(super) eager: BTreeMap<FeedId, ConnId>,
+    /// Decoded author keys (`None`: a key libsodium refuses).
+    pub(super) verifying_keys: BTreeMap<FeedId, Option<ed25519_dalek::VerifyingKey>>,
+    /// Messages received and not yet checked (see `inbox`).
+    pub(super) inbox: Vec<super::inbox::Incoming>,
     /// Blobs we want, and local `blobs.want` calls waiting for them.
     pub(super) wants: BTreeMap<BlobId, Vec<(ConnId, StreamId)>>,
     pub(super) last_dial: BTreeMap<PeerAddr, u64>,
@@ -187,6 +191,8 @@ impl Node {
             conns: BTreeMap::new(),
             clocks: BTreeMap::new(),
             eager: BTreeMap::new(),
+            verifying_keys: BTreeMap::new(),
+            inbox: Vec::new(),
             wants: BTreeMap::new(),
             last_dial: BTreeMap::new(),
             out: Vec::new(),
@@ -382,6 +388,7 @@ impl Node {
         for ev in events {
             self.on_event(conn, ev);
         }
+        self.flush_inbox();
         if let Err(e) = res {
             self.close(conn, format!("muxrpc: {e}"));
         }
@@ -415,6 +422,16 @@ impl Node {
     }
 
     fn on_event(&mut self, conn: ConnId, ev: RpcEvent) {
+        // Messages wait in the inbox to be checked as a batch; anything else is handled after
+        // the messages received before it.
+        let ev = match ev {
+            RpcEvent::Data { id, body } => match self.buffer_message(conn, id, body) {
+                None => return,
+                Some(body) => RpcEvent::Data { id, body },
+            },
+            other => other,
+        };
+        self.flush_inbox();
         match ev {
             RpcEvent::Call {
                 id,
@@ -514,17 +531,28 @@ impl Node {
         }
     }
 
+    /// Puts a message of an EBT session or of one of our createHistoryStream calls in the inbox;
+    /// gives back any other body.
+    fn buffer_message(&mut self, conn: ConnId, id: StreamId, body: Body) -> Option<Body> {
+        let c = self.conns.get(&conn)?;
+        if let Some(feed) = c.history_in.get(&id).copied() {
+            self.on_history_data(conn, feed, body);
+            return None;
+        }
+        // A message has an "author" key; notes (feed ids to integers) never hold that string.
+        let ebt = c.ebt.as_ref().is_some_and(|(s, _)| *s == id);
+        if ebt && body.bytes.windows(8).any(|w| w == b"\"author\"") {
+            self.on_ebt_message(conn, body);
+            return None;
+        }
+        Some(body)
+    }
+
     fn on_ebt_data(&mut self, conn: ConnId, body: Body) {
         let Some(json) = body.to_json() else {
             self.close(conn, "ebt: body is not JSON".into());
             return;
         };
-        let is_message = json.as_object().is_some_and(|o| o.contains_key("author"));
-        if is_message {
-            let peer = self.conns[&conn].peer;
-            self.ingest_bytes(Some((conn, peer)), &body.bytes);
-            return;
-        }
         let notes = match ebt::clock::notes_from_json(&json) {
             Ok(n) => n,
             Err(e) => {

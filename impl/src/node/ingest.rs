@@ -4,10 +4,11 @@
 //! After an append the follow graph, the replication scope and every live stream hear of it.
 
 use super::core::{ConnId, Node, NodeError, NodeEvent, PendingSend, SendKind};
+use super::inbox::Incoming;
 use crate::feed::validate::{check_position, FeedState};
 use crate::graph::read_contact;
 use crate::identity::FeedId;
-use crate::legacy::message::{prepare, sign_message};
+use crate::legacy::message::{prepare, sign_message, Prepared};
 use crate::legacy::{self, Mode, Value};
 use crate::muxrpc::Body;
 use crate::store::StoredMsg;
@@ -23,42 +24,36 @@ pub(super) enum Ingested {
 }
 
 impl Node {
+    /// A message on one of our createHistoryStream calls: checked with the rest of the batch.
     pub(super) fn on_history_data(&mut self, conn: ConnId, feed: FeedId, body: Body) {
         let peer = self.conns[&conn].peer;
-        // Wrapped as {key, value, timestamp} when the peer ignores `keys: false`.
-        let Ok(v) = legacy::parse(&body.bytes, Mode::JsCompat) else {
-            self.reject(peer, "createHistoryStream: body is not JSON".into());
-            return;
-        };
-        let v = match &v {
-            Value::Object(o) if o.contains_key("value") && !o.contains_key("author") => {
-                o.get("value").cloned().unwrap_or(Value::Null)
-            }
-            _ => v,
-        };
-        if prepare(&v, self.config.hmac_key.as_ref()).is_ok_and(|p| p.checked.author != feed) {
-            self.reject(
-                peer,
-                format!("createHistoryStream for {feed} sent another feed's message"),
-            );
-            return;
-        }
-        self.ingest_value(Some((conn, peer)), &v);
+        self.inbox.push(Incoming {
+            conn,
+            peer,
+            expect: Some(feed),
+            bytes: body.bytes,
+        });
     }
 
-    pub(super) fn ingest_bytes(&mut self, from: Option<(ConnId, FeedId)>, bytes: &[u8]) -> Ingested {
-        match legacy::parse(bytes, Mode::JsCompat) {
-            Ok(v) => self.ingest_value(from, &v),
-            Err(_) => {
-                if let Some((_, peer)) = from {
-                    self.reject(peer, "message is not JSON".into());
-                }
-                Ingested::Rejected
-            }
-        }
+    /// A message on an EBT session: checked with the rest of the batch.
+    pub(super) fn on_ebt_message(&mut self, conn: ConnId, body: Body) {
+        let peer = self.conns[&conn].peer;
+        self.inbox.push(Incoming {
+            conn,
+            peer,
+            expect: None,
+            bytes: body.bytes,
+        });
     }
 
-    fn reject(&mut self, from: FeedId, reason: String) {
+    /// The signature check, with the author's key decoded once (libsodium's rules throughout).
+    fn signature_ok(&mut self, p: &Prepared) -> bool {
+        let author = p.checked.author;
+        self.verifying_key(&author)
+            .is_some_and(|vk| crate::crypto::ed25519_verify_key(&vk, &p.signed, &p.signature))
+    }
+
+    pub(super) fn reject(&mut self, from: FeedId, reason: String) {
         tracing::debug!(%from, %reason, "message rejected");
         self.stats.rejected += 1;
         self.events.push(NodeEvent::Rejected { from, reason });
@@ -66,13 +61,24 @@ impl Node {
 
     pub(super) fn ingest_value(&mut self, from: Option<(ConnId, FeedId)>, v: &Value) -> Ingested {
         let peer = from.map_or(self.me, |(_, p)| p);
-        let p = match prepare(v, self.config.hmac_key.as_ref()) {
-            Ok(p) => p,
+        match prepare(v, self.config.hmac_key.as_ref()) {
+            Ok(p) => self.ingest_prepared(from, p, None),
             Err(e) => {
                 self.reject(peer, format!("invalid message: {e}"));
-                return Ingested::Rejected;
+                Ingested::Rejected
             }
-        };
+        }
+    }
+
+    /// Places a checked message in its feed; `signature` is its signature's verdict if already
+    /// known (checked in a batch), else it is checked here when needed.
+    pub(super) fn ingest_prepared(
+        &mut self,
+        from: Option<(ConnId, FeedId)>,
+        p: Prepared,
+        signature: Option<bool>,
+    ) -> Ingested {
+        let peer = from.map_or(self.me, |(_, p)| p);
         let c = &p.checked;
         let author = c.author;
         if !self.scope.contains(&author) {
@@ -88,7 +94,11 @@ impl Node {
         if seq <= have {
             let existing = self.store.get(&author, seq).ok().flatten();
             match existing {
-                Some(e) if e.id != c.id && p.verdict(p.signature_ok()).is_ok() => {
+                Some(e)
+                    if e.id != c.id
+                        && p.verdict(signature.unwrap_or_else(|| self.signature_ok(&p)))
+                            .is_ok() =>
+                {
                     tracing::warn!(%author, seq, existing = %e.id, new = %c.id, "fork");
                     self.events.push(NodeEvent::Fork {
                         author,
@@ -114,11 +124,13 @@ impl Node {
             sequence: l.sequence as f64,
             timestamp: Some(l.timestamp),
         });
-        if let Err(e) = check_position(state.as_ref(), c).and_then(|()| p.verdict(p.signature_ok())) {
+        let signature_ok = |this: &mut Self| signature.unwrap_or_else(|| this.signature_ok(&p));
+        if let Err(e) = check_position(state.as_ref(), c).and_then(|()| p.verdict(signature_ok(self))) {
             self.reject(peer, format!("invalid message: {e}"));
             return Ingested::Rejected;
         }
-        let Some(text) = crate::legacy::stringify::units_to_utf8(&legacy::to_signing_units(v)) else {
+        let c = p.checked.clone();
+        let Some(text) = crate::legacy::stringify::units_to_utf8(&p.encoding) else {
             self.reject(peer, "message text is not storable".into());
             return Ingested::Rejected;
         };

@@ -10,6 +10,7 @@ mod blobs;
 pub mod client;
 mod config;
 mod core;
+mod inbox;
 mod ingest;
 pub mod runtime;
 
