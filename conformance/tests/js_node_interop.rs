@@ -277,7 +277,7 @@ async fn live_check_against_a_js_peer_is_documented() {
     js.cmd("replicate", json!({"feed": harness.to_string(), "on": true}))
         .unwrap();
     let deviations =
-        Deviations::load(&workspace_root().join("conformance/adapters/js-node/deviations.toml")).unwrap();
+        Deviations::load(&workspace_root().join("conformance/adapters/js-node/deviations-db2.toml")).unwrap();
     let result = live::run(
         LiveConfig {
             addr: format!("127.0.0.1:{}", js.port),

@@ -140,7 +140,7 @@ impl<S> BoxStream<S> {
             plain: Vec::new(),
             plain_pos: 0,
             events: Vec::new(),
-            read_buf: vec![0u8; 16 * 1024].into_boxed_slice(),
+            read_buf: vec![0u8; 64 * 1024].into_boxed_slice(),
             eof: false,
             goodbye: false,
             failed: None,

@@ -209,7 +209,7 @@ async fn hostile_clients_are_cut_off() {
     while answered < 3000 {
         match c.next_event(Duration::from_secs(10)).await.unwrap() {
             ssb_impl::muxrpc::RpcEvent::Response { result, .. } => {
-                assert!(result.is_ok());
+                assert!(result.is_ok(), "{result:?}");
                 answered += 1;
             }
             other => panic!("unexpected {other:?}"),

@@ -1,10 +1,12 @@
 //! The adapter-protocol ops (`conformance/ADAPTER.md`) implemented by the reference node. The
 //! generator computes every `expect` with these functions, `ssb-ref-adapter` serves them over
 //! stdin/stdout, and `ssb-harness check` calls them in-process for the built-in reference.
-//! The `ebt` and `history` suites' ops live in the submodules of the same names.
+//! The `ebt` and `history` suites' ops live in the submodules of the same names, and the muxrpc
+//! RPC layer's `muxrpc.endpoint` in `rpc`.
 
 mod ebt;
 mod history;
+mod rpc;
 
 use serde_json::{json, Value};
 use ssb_impl::boxstream::{Decrypter, Encrypter, Event};
@@ -61,6 +63,7 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "bendybutt.validate" => bendybutt_validate(args),
         "muxrpc.encode" => muxrpc_encode(args),
         "muxrpc.decode" => muxrpc_decode(args),
+        "muxrpc.endpoint" => rpc::endpoint(args),
         "ebt.note.encode" => ebt::note_encode(args),
         "ebt.note.decode" => ebt::note_decode(args),
         "ebt.notes.decode" => ebt::notes_decode(args),

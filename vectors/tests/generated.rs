@@ -77,6 +77,44 @@ fn files_match_their_schemas() {
 }
 
 #[test]
+fn muxrpc_endpoint_schema_is_not_vacuous() {
+    let load = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let mut schema = load(root().join("schema/muxrpc.schema.json"));
+    schema["allOf"][0] = load(root().join("schema/vector-file.schema.json"));
+    let validator = jsonschema::JSONSchema::compile(&schema).unwrap();
+    let doc = load(root().join("muxrpc.json"));
+    let i = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["input"]["op"] == "muxrpc.endpoint")
+        .expect("an endpoint case");
+    assert!(validator.is_valid(&doc));
+    let broken = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut d = doc.clone();
+        f(&mut d["cases"][i]);
+        d
+    };
+    for d in [
+        broken(&|c| c["input"]["args"]["steps"][0] = serde_json::json!({"jump": {}})),
+        broken(&|c| c["input"]["args"]["limits"] = serde_json::json!({"max_body": 1})),
+        broken(&|c| c["expect"]["steps"][0]["events"] = serde_json::json!([{"bogus": 1}])),
+        broken(&|c| c["expect"]["steps"][0]["sent"] = serde_json::json!(["hello"])),
+        broken(&|c| c["expect"]["fault"] = serde_json::json!("no_such_kind")),
+        broken(&|c| {
+            c["expect"].as_object_mut().unwrap().remove("unknown_packets");
+        }),
+    ] {
+        assert!(
+            !validator.is_valid(&d),
+            "the muxrpc schema accepts a broken endpoint case"
+        );
+    }
+}
+
+#[test]
 fn required_edge_cases_are_present() {
     let all = generate_all(DEFAULT_SEED);
     let flags_of = |suite: &str| -> Vec<String> {
@@ -145,6 +183,34 @@ fn required_edge_cases_are_present() {
         "live_append",
     ] {
         assert!(ebt.contains(&f.to_string()), "ebt lacks {f}");
+    }
+    let muxrpc = flags_of("muxrpc");
+    for f in [
+        "endpoint",
+        "async_call",
+        "async_error",
+        "source",
+        "peer_end",
+        "end_twice",
+        "end_twice_served",
+        "data_after_end",
+        "error_after_end",
+        "unknown_request",
+        "unknown_stream",
+        "missing_args",
+        "args_not_array",
+        "no_name",
+        "dotted_name",
+        "type_mismatch",
+        "sync",
+        "stream_limit",
+        "flood",
+        "duplex",
+        "peer_goodbye",
+        "malformed_header",
+        "interleaved",
+    ] {
+        assert!(muxrpc.contains(&f.to_string()), "muxrpc lacks {f}");
     }
     let history = flags_of("history");
     for f in [

@@ -18,7 +18,8 @@
 //     ssb-meta-feeds/validate's validateSingle, on the content section that
 //     ssb-bendy-butt's fromNativeMsg decodes (the module alone: no server, no db).
 //   - muxrpc framing: packet-stream-codec's pull-stream encoder and decoder (the
-//     codec muxrpc and secret-stack put inside the box-stream).
+//     codec muxrpc and secret-stack put inside the box-stream); the RPC layer:
+//     packet-stream (what muxrpc 6 runs), with what muxrpc's own glue decides.
 //   - EBT v3: epidemic-broadcast-trees' v3 note functions and its events.js
 //     state machine (what ssb-ebt 9 runs), driven for one peer.
 //   - createHistoryStream is not implemented: it needs a whole JS database.
@@ -86,6 +87,7 @@ function versionString () {
     'bencode@' + pkgVersion('bencode'),
     'ssb-bfe@' + pkgVersion('ssb-bfe'),
     'packet-stream-codec@' + pkgVersion('packet-stream-codec'),
+    'packet-stream@' + pkgVersion('packet-stream'),
     'epidemic-broadcast-trees@' + pkgVersion('epidemic-broadcast-trees'),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
@@ -765,6 +767,374 @@ async function muxrpcDecode (args) {
 }
 
 // ---------------------------------------------------------------------------
+// muxrpc RPC layer (suite muxrpc, op muxrpc.endpoint: packet-stream 2.0.6, the version
+// muxrpc 6.7.3's `~2.0.0` resolves to, with packet-stream-codec)
+//
+// packet-stream holds the RPC state: request numbers, our pending requests, the
+// substreams of both sides and which half of each has ended; packet-stream-codec turns
+// the peer's bytes into its packets and its packets into bytes. muxrpc puts three small
+// layers around them that decide part of what goes on the wire, and this adapter stands
+// in for them, rule by rule (DEVIATIONS.md lists each with its source):
+//   - stream.js's `request` handler: args must be an array, then the local call;
+//   - stream.js's `stream` handler: the first packet is the call (an end first is
+//     answered with itself), its type must be source, sink or duplex, then the local
+//     call, whose arguments are applied with Function.prototype.apply;
+//   - local-api.js's localCall, against a manifest holding every name whose parts are
+//     strings without dots, each of the type its call declares (async when none);
+//   - pull-weird.js: once the peer ends a source or sink, our half ends with the
+//     peer's end value; once it ends a duplex, the substream is dropped (our half is
+//     never ended, nothing more is written) — either way nothing more reaches the
+//     application;
+//   - pull-goodbye: the peer's goodbye is taken out of the packets, then the end of
+//     the codec's output ends packet-stream (`write(null, true)`); when packet-stream's
+//     output ends, the goodbye is written.
+// The application itself is the steps: a call is reported as an event and answered by
+// `respond`, `send` and `end` steps.
+
+const PacketStream = require('packet-stream')
+
+const CALL_TYPES = ['async', 'source', 'sink', 'duplex']
+const STREAM_TYPES = ['source', 'sink', 'duplex']
+
+// A body value as packet-stream hands it over: the report's {type, body}.
+function valueReport (value) {
+  if (Buffer.isBuffer(value)) return { type: 'binary', body: hex(value) }
+  if (typeof value === 'string') return { type: 'string', body: value }
+  return { type: 'json', body: value }
+}
+
+// An error value (a peer's error body, or an Error of ours) as {name, message}.
+function rpcErrorReport (v) {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
+    return { name: typeof v.name === 'string' ? v.name : 'Error', message: typeof v.message === 'string' ? v.message : '' }
+  }
+  const text = Buffer.isBuffer(v) ? v.toString() : typeof v === 'string' ? v : JSON.stringify(v)
+  return { name: 'Error', message: text }
+}
+
+function rpcErrorArg (v, name) {
+  if (!isObject(v) || typeof v.name !== 'string' || typeof v.message !== 'string') {
+    throw invalid('`' + name + '` must be {name, message} with two strings')
+  }
+  const err = new Error(v.message)
+  err.name = v.name
+  return err
+}
+
+function reqArg (v, name) {
+  if (!Number.isInteger(v.req) || v.req < 1 || v.req > 2147483647) {
+    throw invalid('`' + name + '.req` must be a request number from 1 to 2^31 - 1')
+  }
+  return v.req
+}
+
+// u.get(manifest, name) in muxrpc's util.js, for a manifest holding every path of
+// strings without dots: a string is one key (never split), anything else is walked
+// by its length (so null and undefined throw a TypeError, as in muxrpc).
+function manifestPath (name) {
+  if (typeof name === 'string') return name.includes('.') ? null : [name]
+  void name.length
+  if (!Array.isArray(name) || name.length === 0) return null
+  return name.every(p => typeof p === 'string' && !p.includes('.')) ? name : null
+}
+
+// The peer's packets as the harness gives them: exact bytes.
+function recvBytes (v, name) {
+  const keys = isObject(v) ? Object.keys(v) : []
+  if (keys.length !== 1 || (keys[0] !== 'hex' && keys[0] !== 'packet')) {
+    throw invalid('`' + name + '` takes exactly one of hex and packet')
+  }
+  if (keys[0] === 'hex') return hexArg(v, 'hex')
+  const p = v.packet
+  if (!isObject(p)) throw invalid('`' + name + '.packet` must be an object')
+  const stream = boolArg(p, 'stream')
+  const end = boolArg(p, 'end')
+  if (!Object.prototype.hasOwnProperty.call(PSC_TYPES, p.type)) throw invalid('`' + name + '.packet.type` must be binary, string or json')
+  if (!Number.isInteger(p.req) || p.req < -2147483648 || p.req > 2147483647) throw invalid('`' + name + '.packet.req` must be an int32')
+  if (typeof p.body !== 'string') throw invalid('`' + name + '.packet.body` must be a string')
+  const body = p.type === 'binary' ? hexArg(p, 'body') : Buffer.from(p.body, 'utf8')
+  const head = Buffer.alloc(9)
+  head[0] = (stream ? 8 : 0) | (end ? 4 : 0) | PSC_TYPES[p.type]
+  head.writeUInt32BE(body.length, 1)
+  head.writeInt32BE(p.req, 5)
+  return Buffer.concat([head, body])
+}
+
+class PsEndpoint {
+  constructor () {
+    this.events = []
+    this.sent = []
+    this.reading = false // in a recv step: error bodies we write are our own refusals
+    this.fault = null
+    this.crash = null
+    this.unknown = 0
+    this.goodbyeSent = false
+    this.incoming = null // the packet packet-stream is handling (its handlers are not told its number)
+    this.answers = new Map() // the peer's async request number -> packet-stream's callbacks, oldest first
+    this.streams = new Map() // 'ours:N' | 'theirs:N' -> {sub, type, ours, req, readEnded, dropped}
+    this.ps = PacketStream({
+      message () {},
+      request: (value, cb) => this.onRequest(value, cb),
+      stream: sub => this.onStream(sub),
+      close () {}
+    })
+    this.ps.read = (msg, end) => this.onOutput(msg, end)
+    // The peer's bytes go through packet-stream-codec's decoder, fed one recv step at a time.
+    this.chunks = []
+    this.waiting = null
+    const source = (abort, cb) => {
+      if (abort) return cb(abort)
+      if (this.chunks.length) return cb(null, this.chunks.shift())
+      this.waiting = cb
+    }
+    pull(source, psc.decode(), pull.drain(item => this.onDecoded(item), end => this.onDecoderEnd(end)))
+  }
+
+  // --- what packet-stream writes
+
+  onOutput (msg, end) {
+    if (end) {
+      // pull-goodbye: the end of packet-stream's output sends the goodbye
+      if (!this.goodbyeSent) this.sent.push('goodbye')
+      this.goodbyeSent = true
+      return
+    }
+    const [head, body] = psc.encodePair(msg)
+    const p = psc.decodeBody(body || Buffer.alloc(0), psc.decodeHead(head))
+    let report = p.type === 0 ? hex(p.value) : p.value
+    if (p.end && p.type === 2 && isObject(p.value)) {
+      report = this.reading
+        ? { error: true }
+        : { name: 'name' in p.value ? p.value.name : null, message: 'message' in p.value ? p.value.message : null }
+    }
+    this.sent.push({ req: p.req, stream: p.stream, end: p.end, type: PSC_TYPE_NAMES[p.type], body: report })
+  }
+
+  // --- what the peer sends
+
+  recv (bytes) {
+    if (bytes.length === 0) return
+    const cb = this.waiting
+    this.waiting = null
+    if (cb) cb(null, bytes)
+    else this.chunks.push(bytes)
+  }
+
+  onDecoded (item) {
+    if (this.fault || this.crash) return false
+    // pull-goodbye takes the goodbye out of the stream; the codec's output ends after it
+    if (item === 'GOODBYE') {
+      this.events.push({ goodbye: true })
+      return
+    }
+    const before = this.events.length + this.sent.length
+    this.incoming = item
+    try {
+      this.ps.write(item)
+    } catch (err) {
+      // muxrpc has no guard here either: the exception would leave packet-stream
+      this.crash = err
+      return false
+    } finally {
+      this.incoming = null
+    }
+    if (this.events.length + this.sent.length === before) this.unknown++
+  }
+
+  onDecoderEnd (end) {
+    if (this.crash) return
+    if (end) {
+      this.fault = pscErrorKind(end)
+      return
+    }
+    // after the goodbye: muxrpc's pull-weird sink ends packet-stream when its source ends
+    this.ps.write(null, true)
+  }
+
+  // stream.js `request`: the peer's async call
+  onRequest (value, cb) {
+    const req = this.incoming.req
+    const args = value == null ? undefined : value.args
+    if (!Array.isArray(args)) {
+      return cb(new Error('invalid request, args should be array, was: ' + JSON.stringify(value)))
+    }
+    let path
+    try {
+      path = this.localCall('async', value.name, value.type)
+    } catch (err) {
+      return cb(err)
+    }
+    // packet-stream keeps no table of the peer's requests: a reused number is another call
+    if (!this.answers.has(req)) this.answers.set(req, [])
+    this.answers.get(req).push(cb)
+    this.events.push({ call: { req, name: path, type: 'async', args } })
+  }
+
+  // stream.js `stream`: a stream the peer opens; its first packet is the call
+  onStream (sub) {
+    const req = this.incoming.req
+    sub.read = (data, end) => {
+      if (end) return sub.write(null, end)
+      sub.read = null
+      const { name, type, args } = data
+      if (!STREAM_TYPES.includes(type)) return sub.write(null, new Error('unsupported stream type: ' + type))
+      let path, callArgs
+      try {
+        path = this.localCall(type, name, type)
+        callArgs = (function () { return Array.prototype.slice.call(arguments) }).apply(null, args)
+      } catch (err) {
+        return sub.write(null, err)
+      }
+      const s = { sub, type, ours: false, req, readEnded: false, dropped: false }
+      this.streams.set('theirs:' + req, s)
+      sub.read = this.reader(s)
+      this.events.push({ call: { req, name: path, type, args: callArgs } })
+    }
+  }
+
+  // local-api.js localCall (permissions allow everything): the name looked up in the
+  // manifest, whose method has the type the call declares (async when none)
+  localCall (type, name, declared) {
+    if (name === 'emit') throw new Error('emit has been removed')
+    const methodType = declared === undefined ? 'async' : declared
+    const path = manifestPath(name)
+    const has = t => path !== null && t === methodType
+    if (type === 'async' && has('sync')) return path
+    if (!has(type)) throw new Error('no ' + type + ':' + name)
+    return path
+  }
+
+  // pull-weird: what a substream's packets become for the application
+  reader (s) {
+    return (data, end) => {
+      if (s.readEnded) return
+      if (!end) {
+        const { type, body } = valueReport(data)
+        this.events.push({ data: { req: s.req, ours: s.ours, type, body } })
+        return
+      }
+      s.readEnded = true
+      this.events.push({ end: { req: s.req, ours: s.ours, error: end === true ? null : rpcErrorReport(end) } })
+      if (s.type === 'duplex') {
+        s.dropped = true // duplex(): done() drops the substream and aborts our source
+      } else if (!s.sub.writeEnd) {
+        s.sub.write(null, end) // uniplex(): `s.write(null, err || true)`
+      }
+    }
+  }
+
+  // --- what the application does
+
+  call (v, name) {
+    if (!Array.isArray(v.name) || v.name.length === 0 || !v.name.every(p => typeof p === 'string')) {
+      throw invalid('`' + name + '.name` must be a list of strings')
+    }
+    if (!CALL_TYPES.includes(v.type)) throw invalid('`' + name + '.type` must be async, source, sink or duplex')
+    if (!Array.isArray(v.args)) throw invalid('`' + name + '.args` must be a list')
+    // packet-stream numbers requests and streams with one counter (read before it moves)
+    const req = this.ps._req_counter
+    if (v.type === 'async') {
+      this.ps.request({ name: v.name, args: v.args, type: 'async' }, (err, value) => {
+        if (err) this.events.push({ response: { req, error: rpcErrorReport(err) } })
+        else this.events.push({ response: Object.assign({ req }, okReport(value)) })
+      })
+      return
+    }
+    const sub = this.ps.stream()
+    const s = { sub, type: v.type, ours: true, req, readEnded: false, dropped: false }
+    this.streams.set('ours:' + req, s)
+    sub.read = this.reader(s)
+    sub.write({ name: v.name, args: v.args, type: v.type })
+  }
+
+  respond (v, name) {
+    const req = reqArg(v, name)
+    const hasOk = 'ok' in v
+    if (hasOk === ('error' in v)) throw invalid('`' + name + '` takes exactly one of ok and error')
+    const err = hasOk ? null : rpcErrorArg(v.error, name + '.error')
+    const waiting = this.answers.get(req)
+    if (!waiting) return
+    const cb = waiting.shift()
+    if (waiting.length === 0) this.answers.delete(req)
+    if (err) cb(err)
+    else cb(null, v.ok)
+  }
+
+  open (v, name) {
+    const req = reqArg(v, name)
+    const ours = boolArg(v, 'ours')
+    const s = this.streams.get((ours ? 'ours:' : 'theirs:') + req)
+    // pull-weird writes nothing once our half ended or the substream was dropped
+    return s && !s.dropped && !s.sub.writeEnd ? s : null
+  }
+
+  send (v, name) {
+    if (!('body' in v)) throw invalid('`' + name + '.body` missing')
+    const s = this.open(v, name)
+    if (s) s.sub.write(v.body)
+  }
+
+  end (v, name) {
+    const err = v.error == null ? null : rpcErrorArg(v.error, name + '.error')
+    const s = this.open(v, name)
+    if (s) s.sub.end(err)
+  }
+
+  goodbye () {
+    this.ps.close(() => {})
+  }
+}
+
+function okReport (value) {
+  const { type, body } = valueReport(value)
+  return { type, ok: body }
+}
+
+async function muxrpcEndpoint (args) {
+  if (args.limits != null) {
+    if (!isObject(args.limits)) throw invalid('`limits` must be an object')
+    for (const [k, n] of Object.entries(args.limits)) {
+      if (k !== 'max_streams' && k !== 'max_refused') throw invalid('`limits`: unknown key ' + k)
+      if (!Number.isInteger(n) || n < 0) throw invalid('`limits.' + k + '` must be a non-negative integer')
+    }
+    // packet-stream has no limits to give them to
+  }
+  if (!Array.isArray(args.steps)) throw invalid('`steps` must be a list')
+  const ep = new PsEndpoint()
+  const steps = []
+  // packet-stream reports what it drops with console.error; that is not the adapter's output
+  const consoleError = console.error
+  console.error = () => {}
+  try {
+    for (let i = 0; i < args.steps.length; i++) {
+      const step = args.steps[i]
+      const name = 'steps[' + i + ']'
+      const keys = isObject(step) ? Object.keys(step) : []
+      if (keys.length !== 1) throw invalid('`' + name + '` must be an object with one key')
+      const kind = keys[0]
+      const v = step[kind]
+      if (!isObject(v)) throw invalid('`' + name + '.' + kind + '` must be an object')
+      ep.events = []
+      ep.sent = []
+      ep.reading = kind === 'recv'
+      if (kind === 'recv') ep.recv(recvBytes(v, name + '.recv'))
+      else if (kind === 'call') ep.call(v, name + '.call')
+      else if (kind === 'respond') ep.respond(v, name + '.respond')
+      else if (kind === 'send') ep.send(v, name + '.send')
+      else if (kind === 'end') ep.end(v, name + '.end')
+      else if (kind === 'goodbye') ep.goodbye()
+      else throw invalid('`' + name + '`: unknown step ' + kind)
+      if (ep.crash) throw new OpError('internal', 'an exception left packet-stream (muxrpc would crash too): ' + describe(ep.crash))
+      steps.push({ events: ep.events, sent: ep.sent })
+      if (ep.fault) break
+    }
+  } finally {
+    console.error = consoleError
+  }
+  return { steps, fault: ep.fault, unknown_packets: ep.unknown }
+}
+
+// ---------------------------------------------------------------------------
 // EBT v3 (suite ebt, epidemic-broadcast-trees: the state machine ssb-ebt 9 runs)
 //
 // Notes are read and written with the package's own v3 functions (note,
@@ -942,6 +1312,7 @@ const OPS = {
   'bendybutt.validate': bendyButtValidate,
   'muxrpc.encode': muxrpcEncode,
   'muxrpc.decode': muxrpcDecode,
+  'muxrpc.endpoint': muxrpcEndpoint,
   'ebt.note.encode': ebtNoteEncode,
   'ebt.note.decode': ebtNoteDecode,
   'ebt.notes.decode': ebtNotesDecode,

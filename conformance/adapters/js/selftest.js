@@ -13,7 +13,9 @@
 // 3. Negative handshake cases and box-stream cases, including probes of where
 //    pull-box-stream differs from ADAPTER.md (see DEVIATIONS.md).
 // 4. muxrpc framing against hand-built packet-stream bytes, chunking independence of
-//    the decoder, and probes of where packet-stream-codec differs (DEVIATIONS.md).
+//    the decoder, and probes of where packet-stream-codec differs (DEVIATIONS.md); the
+//    RPC layer (muxrpc.endpoint over packet-stream) against hand-built sessions and the
+//    vectors, and, when ../js-node has muxrpc 6.7.3 installed, against muxrpc itself.
 // 5. EBT notes and sessions against hand-computed values and against
 //    epidemic-broadcast-trees driven directly, and probes of where it differs
 //    (DEVIATIONS.md); history.query answers unsupported.
@@ -482,6 +484,7 @@ async function main () {
   await feedLegacyTests(A)
   await feedBendyButtTests(A)
   await muxrpcTests(A)
+  await muxrpcEndpointTests(A)
   await ebtTests(A)
 
   await test('adapter exits 0 when stdin closes', async () => {
@@ -877,6 +880,228 @@ async function muxrpcTests (A) {
     // a string body that is not UTF-8 comes back with U+FFFD
     assert.strictEqual(ok(await dec(frame(1, 1, unhex('c328')))).packets[0].body, 'efbfbd28')
   })
+}
+
+// ---------------------------------------------------------------------------
+// muxrpc.endpoint: packet-stream driven by steps; the vectors; and the adapter's
+// stand-in for muxrpc's glue checked against muxrpc 6.7.3 itself (from ../js-node)
+
+// Where the adapter differs from vectors/muxrpc.json (deviations.toml, DEVIATIONS.md)
+const ENDPOINT_DEVIANT_FLAGS = ['string_result', 'peer_error_end', 'end_twice_served', 'duplex_peer_end',
+  'reused_request', 'missing_args', 'args_not_array', 'dotted_name', 'no_type_stream',
+  'stream_limit', 'flood', 'peer_goodbye']
+
+function rpcFrame (req, stream, end, body, type) {
+  const t = type == null ? 2 : type
+  const b = Buffer.isBuffer(body) ? body : Buffer.from(t === 2 ? JSON.stringify(body) : body)
+  const h = Buffer.alloc(9)
+  h[0] = (stream ? 8 : 0) | (end ? 4 : 0) | t
+  h.writeUInt32BE(b.length, 1)
+  h.writeInt32BE(req, 5)
+  return Buffer.concat([h, b])
+}
+
+// Written packets in one comparable form: an error body (end flag, object) is 'error';
+// the request body of our async call loses its `type` (muxrpc 6.7.3 writes none).
+function comparableSent (p) {
+  if (p === 'goodbye') return p
+  let body = p.body
+  if (p.end && p.type === 'json' && body !== null && typeof body === 'object' && !Array.isArray(body)) body = 'error'
+  else if (!p.end && !p.stream && p.req > 0 && body && body.type === 'async') body = { name: body.name, args: body.args }
+  return { req: p.req, stream: p.stream, end: p.end, type: p.type, body }
+}
+
+// Runs steps (the op's language) against a real muxrpc 6.7.3 server with a fixed
+// manifest whose methods are driven by the same steps: `respond` answers the oldest
+// waiting async call, `send`/`end` with `ours: false` write to the newest stream the
+// peer opened, `call` calls the peer. Returns the written packets and the local calls.
+async function runRealMuxrpc (dir, steps) {
+  const req = m => require(path.join(dir, 'node_modules', m))
+  const MRPC = req('muxrpc'); const rpull = req('pull-stream'); const Pushable = req('pull-pushable')
+  const rpsc = req('packet-stream-codec')
+  const manifest = {
+    whoami: 'async', getAddress: 'async', createHistoryStream: 'source',
+    blobs: { has: 'async', add: 'sink' }, ebt: { replicate: 'duplex' }
+  }
+  const calls = []; const waiting = []; const served = []
+  const asyncMethod = name => function (...args) { calls.push({ name, args: args.slice(0, -1) }); waiting.push(args[args.length - 1]) }
+  const api = {
+    whoami: asyncMethod(['whoami']),
+    getAddress: asyncMethod(['getAddress']),
+    createHistoryStream (...args) { calls.push({ name: ['createHistoryStream'], args }); const p = Pushable(); served.push(p); return p },
+    blobs: {
+      has: asyncMethod(['blobs', 'has']),
+      add (...args) { calls.push({ name: ['blobs', 'add'], args }); return rpull.drain() }
+    },
+    ebt: {
+      replicate (...args) { calls.push({ name: ['ebt', 'replicate'], args }); const p = Pushable(); served.push(p); return { source: p, sink: rpull.drain() } }
+    }
+  }
+  const rpc = MRPC(manifest, manifest)(api)
+  const input = Pushable(); const out = []
+  rpull(input, rpc.createStream(), rpull.drain(b => { out.push(Buffer.from(b)) }, () => {}))
+  const settle = () => new Promise(resolve => setTimeout(resolve, 5))
+  const step = v => {
+    const [kind] = Object.keys(v); const a = v[kind]
+    if (kind === 'recv') {
+      const p = a.packet
+      input.push(a.hex != null ? unhex(a.hex) : rpcFrame(p.req, p.stream, p.end,
+        p.type === 'binary' ? unhex(p.body) : p.type === 'json' ? JSON.parse(p.body) : p.body,
+        { binary: 0, string: 1, json: 2 }[p.type]))
+    } else if (kind === 'respond') {
+      const cb = waiting.shift()
+      if ('ok' in a) cb(null, a.ok)
+      else cb(Object.assign(new Error(a.error.message), { name: a.error.name }))
+    } else if (kind === 'send' && !a.ours) {
+      served[served.length - 1].push(a.body)
+    } else if (kind === 'end' && !a.ours) {
+      served[served.length - 1].end()
+    } else if (kind === 'call') {
+      let fn = rpc
+      for (const part of a.name) fn = fn[part]
+      if (a.type === 'async') fn(...a.args, () => {})
+      else rpull(fn(...a.args), rpull.drain(() => {}, () => {}))
+    } else {
+      throw new Error('runRealMuxrpc: step ' + kind + ' not supported')
+    }
+  }
+  // packet-stream reports what it drops on console.error
+  const consoleError = console.error
+  console.error = () => {}
+  try {
+    for (const v of steps) {
+      step(v)
+      await settle()
+    }
+  } finally {
+    console.error = consoleError
+  }
+  const sent = []
+  const bytes = Buffer.concat(out)
+  for (let i = 0; i + 9 <= bytes.length;) {
+    const m = rpsc.decodeHead(bytes.subarray(i, i + 9)); i += 9
+    if (m.length === 0) { sent.push('goodbye'); continue }
+    rpsc.decodeBody(bytes.subarray(i, i + m.length), m); i += m.length
+    sent.push({ req: m.req, stream: m.stream, end: m.end, type: PSC_NAMES[m.type], body: m.type === 0 ? hex(m.value) : m.value })
+  }
+  return { sent, calls }
+}
+const PSC_NAMES = ['binary', 'string', 'json']
+
+async function muxrpcEndpointTests (A) {
+  const ep = async (steps, limits) => ok(await A.call('muxrpc.endpoint', limits ? { limits, steps } : { steps }))
+  const recv = (req, stream, end, body) => ({ recv: { hex: hex(rpcFrame(req, stream, end, body)) } })
+  const call = (name, type, args) => ({ name, type, args: args || [] })
+
+  await test('muxrpc.endpoint: calls, answers and stream ends as packet-stream gives them', async () => {
+    // our source call: data, the peer's end, our end at once
+    const r = await ep([
+      { call: call(['createHistoryStream'], 'source', [{ id: 'x' }]) },
+      { recv: { hex: hex(Buffer.concat([rpcFrame(-1, true, false, { seq: 1 }), rpcFrame(-1, true, true, true)])) } }
+    ])
+    assert.deepStrictEqual(r.steps[0].sent, [{ req: 1, stream: true, end: false, type: 'json', body: { name: ['createHistoryStream'], args: [{ id: 'x' }], type: 'source' } }])
+    assert.deepStrictEqual(r.steps[1].events, [{ data: { req: 1, ours: true, type: 'json', body: { seq: 1 } } }, { end: { req: 1, ours: true, error: null } }])
+    assert.deepStrictEqual(r.steps[1].sent, [{ req: 1, stream: true, end: true, type: 'json', body: true }])
+    assert.deepStrictEqual([r.fault, r.unknown_packets], [null, 0])
+    // the peer's async call and our error answer; a packet cut across two reads
+    const wire = rpcFrame(5, false, false, { name: ['blobs', 'has'], args: ['&x'], type: 'async' })
+    const r2 = await ep([{ recv: { hex: hex(wire.subarray(0, 4)) } }, { recv: { hex: hex(wire.subarray(4)) } },
+      { respond: { req: 5, error: { name: 'TypeError', message: 'nope' } } }, { respond: { req: 5, ok: true } }])
+    assert.deepStrictEqual(r2.steps[0].events, [])
+    assert.deepStrictEqual(r2.steps[1].events, [{ call: { req: 5, name: ['blobs', 'has'], type: 'async', args: ['&x'] } }])
+    assert.deepStrictEqual(r2.steps[2].sent, [{ req: -5, stream: false, end: true, type: 'json', body: { name: 'TypeError', message: 'nope' } }])
+    assert.deepStrictEqual(r2.steps[3].sent, [], 'one answer per call')
+    // a malformed header faults with the codec's kind and stops the op
+    const r3 = await ep([{ recv: { hex: hex(rpcFrame(1, false, false, Buffer.from('A'), 3)) } }, { goodbye: {} }])
+    assert.deepStrictEqual(r3, { steps: [{ events: [], sent: [] }], fault: 'unknown_body_type', unknown_packets: 0 })
+    // our goodbye waits for what is open (packet-stream's close), then is written once
+    const r4 = await ep([recv(1, true, false, { name: ['createHistoryStream'], type: 'source', args: [] }),
+      { goodbye: {} }, { end: { req: 1, ours: false } }, recv(1, true, true, true), { goodbye: {} }])
+    assert.deepStrictEqual(r4.steps.map(s => s.sent.map(comparableSent)),
+      [[], [], [{ req: -1, stream: true, end: true, type: 'json', body: true }], ['goodbye'], []])
+  })
+
+  await test('muxrpc.endpoint: malformed steps are invalid_args', async () => {
+    const bad = async steps => errKind(await A.call('muxrpc.endpoint', { steps }))
+    assert.strictEqual(errKind(await A.call('muxrpc.endpoint', {})), 'invalid_args')
+    assert.strictEqual(await bad([{ jump: {} }]), 'invalid_args')
+    assert.strictEqual(await bad([{ recv: { hex: '0', packet: {} } }]), 'invalid_args')
+    assert.strictEqual(await bad([{ call: { name: 'whoami', type: 'async', args: [] } }]), 'invalid_args')
+    assert.strictEqual(await bad([{ respond: { req: 0, ok: 1 } }]), 'invalid_args')
+    assert.strictEqual(errKind(await A.call('muxrpc.endpoint', { limits: { max_body: 1 }, steps: [] })), 'invalid_args')
+  })
+
+  await test('muxrpc.endpoint: the endpoint vectors give the vector\'s result, or differ where documented', async () => {
+    const file = path.join(__dirname, '..', '..', '..', 'vectors', 'muxrpc.json')
+    const vectors = JSON.parse(require('fs').readFileSync(file, 'utf8'))
+    const cases = vectors.cases.filter(c => c.input.op === 'muxrpc.endpoint')
+    assert.ok(cases.length > 0)
+    for (const flag of ENDPOINT_DEVIANT_FLAGS) assert.ok(cases.some(c => c.flags.includes(flag)), 'no case has ' + flag)
+    for (const c of cases) {
+      const got = ok(await A.call(c.input.op, c.input.args))
+      const deviant = c.flags.some(f => ENDPOINT_DEVIANT_FLAGS.includes(f))
+      if (deviant) assert.notDeepStrictEqual(got, c.expect, c.id + ' no longer deviates: drop its deviations.toml entry')
+      else assert.deepStrictEqual(got, c.expect, c.id)
+    }
+  })
+
+  const jsNode = path.join(__dirname, '..', 'js-node')
+  let haveMuxrpc = false
+  try {
+    haveMuxrpc = require(path.join(jsNode, 'node_modules', 'muxrpc', 'package.json')).version === '6.7.3' &&
+      require(path.join(jsNode, 'node_modules', 'packet-stream', 'package.json')).version ===
+      require('packet-stream/package.json').version
+  } catch (e) {}
+  if (!haveMuxrpc) {
+    console.log('skip muxrpc.endpoint against muxrpc 6.7.3: run `npm ci` in conformance/adapters/js-node first')
+    return
+  }
+  // Each scenario: the adapter's written packets and local calls equal those of muxrpc
+  // 6.7.3 itself driven by the same steps (the rows of DEVIATIONS.md, and some that agree).
+  const hasCall = (args) => ({ name: ['blobs', 'has'], type: 'async', args })
+  const chs = (args, type) => ({ name: ['createHistoryStream'], type: type || 'source', args })
+  const scenarios = {
+    'an async answer that is a string': [recv(1, false, false, { name: ['getAddress'], type: 'async', args: [] }), { respond: { req: 1, ok: 'net:x' } }],
+    'the peer ends our source with an error (echoed)': [{ call: call(['createHistoryStream'], 'source', [{ id: 'y' }]) },
+      recv(-1, true, false, { seq: 1 }), recv(-1, true, true, { name: 'Error', message: 'db closed', stack: '' })],
+    'the peer ends a source it called twice, after our end (answered)': [recv(1, true, false, chs([{}])),
+      { end: { req: 1, ours: false } }, recv(1, true, true, true), recv(1, true, true, true)],
+    'the peer ends a source we serve (our end once)': [recv(1, true, false, chs([{}])),
+      { send: { req: 1, ours: false, body: { seq: 1 } } }, recv(1, true, true, true),
+      { send: { req: 1, ours: false, body: { seq: 2 } } }, { end: { req: 1, ours: false } }],
+    'the peer ends a duplex first (our half never ends)': [recv(1, true, false, { name: ['ebt', 'replicate'], type: 'duplex', args: [{ version: 3 }] }),
+      { send: { req: 1, ours: false, body: { m: 1 } } }, recv(1, true, true, true),
+      { send: { req: 1, ours: false, body: { m: 2 } } }, { end: { req: 1, ours: false } }],
+    'a reused async request number (two calls, two answers)': [recv(1, false, false, hasCall(['a'])), recv(1, false, false, hasCall(['b'])),
+      { respond: { req: 1, ok: false } }, { respond: { req: 1, ok: true } }],
+    'answers with the wrong stream flag (dropped)': [{ call: call(['whoami'], 'async') }, { call: call(['createHistoryStream'], 'source', [{}]) },
+      recv(-1, true, false, { id: 'you' }), recv(-2, false, false, { seq: 1 }), recv(-2, true, true, true)],
+    'args: missing, a string, an object, absent on a stream': [recv(1, false, false, { name: ['whoami'], type: 'async' }),
+      recv(2, false, false, { name: ['blobs', 'has'], type: 'async', args: '&abc' }),
+      recv(3, true, false, chs({ id: 'x' })), recv(4, true, false, { name: ['createHistoryStream'], type: 'source' }),
+      recv(5, true, false, chs('x'))],
+    'names: dotted string, one-part string, none, empty, a number in it': [recv(1, false, false, { name: 'blobs.has', type: 'async', args: ['&x'] }),
+      recv(2, false, false, { name: 'whoami', type: 'async', args: [] }), { respond: { req: 2, ok: { id: 'me' } } },
+      recv(3, false, false, { type: 'async', args: [] }), recv(4, false, false, { name: [], type: 'async', args: [] }),
+      recv(5, false, false, { name: ['blobs', 7], type: 'async', args: [] }), recv(6, true, false, { type: 'source', args: [] })],
+    'types: none on a stream, mismatched both ways, sync, data and end on a refused stream': [recv(1, true, false, { name: ['createHistoryStream'], args: [{}] }),
+      recv(2, false, false, chs([{}])), recv(3, true, false, { name: ['whoami'], type: 'async', args: [] }),
+      { recv: { hex: hex(rpcFrame(3, true, false, Buffer.from('abc'), 0)) } }, recv(3, true, true, true),
+      recv(1, true, true, true), recv(4, false, false, { name: ['whoami'], type: 'sync', args: [] }),
+      { respond: { req: 4, ok: { id: 'me' } } }],
+    'the peer says goodbye (ours at once)': [recv(1, false, false, { name: ['whoami'], args: [] }), { respond: { req: 1, ok: { id: 'me' } } },
+      { recv: { hex: hex(Buffer.alloc(9)) } }]
+  }
+  for (const [title, steps] of Object.entries(scenarios)) {
+    await test('muxrpc.endpoint agrees with muxrpc 6.7.3: ' + title, async () => {
+      const got = await ep(steps)
+      const real = await runRealMuxrpc(jsNode, steps)
+      const sent = got.steps.flatMap(s => s.sent).map(comparableSent)
+      assert.deepStrictEqual(sent, real.sent.map(comparableSent))
+      const called = got.steps.flatMap(s => s.events).filter(e => e.call).map(e => ({ name: e.call.name, args: e.call.args }))
+      assert.deepStrictEqual(called, real.calls)
+    })
+  }
 }
 
 // ---------------------------------------------------------------------------

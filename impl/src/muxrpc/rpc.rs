@@ -208,11 +208,12 @@ impl Default for Limits {
     }
 }
 
+/// An open stream (or a pending async call of ours). A stream is forgotten once the peer has
+/// ended it (our half is ended then too).
 #[derive(Debug, Clone, Copy)]
 struct StreamState {
     call_type: CallType,
     we_ended: bool,
-    they_ended: bool,
 }
 
 /// One side of a muxrpc connection.
@@ -227,6 +228,8 @@ pub struct Endpoint {
     pending_async: BTreeMap<u32, ()>,
     out: Vec<u8>,
     refused: u32,
+    /// Streams of the peer that we refused and it has not ended (at most `max_streams`).
+    refused_streams: std::collections::BTreeSet<u32>,
     said_goodbye: bool,
     /// Packets that named no stream we know (ignored, counted).
     pub unknown_packets: u64,
@@ -246,6 +249,7 @@ impl Endpoint {
             pending_async: BTreeMap::new(),
             out: Vec::new(),
             refused: 0,
+            refused_streams: std::collections::BTreeSet::new(),
             said_goodbye: false,
             unknown_packets: 0,
         }
@@ -273,8 +277,11 @@ impl Endpoint {
         self.streams.get(&id).is_some_and(|s| !s.we_ended)
     }
 
+    /// Queues a packet; nothing goes out after our goodbye (the peer's codec would refuse it).
     fn push(&mut self, p: Packet) {
-        p.encode(&mut self.out);
+        if !self.said_goodbye {
+            p.encode(&mut self.out);
+        }
     }
 
     /// Calls the peer; returns the stream (or call) id.
@@ -299,7 +306,6 @@ impl Endpoint {
                 call_type,
                 // A source's caller writes nothing; it ends its half when the callee does.
                 we_ended: false,
-                they_ended: false,
             },
         );
         id
@@ -348,7 +354,6 @@ impl Endpoint {
         }
         s.we_ended = true;
         let body = error.map_or(Json::Bool(true), |e| e.to_json());
-        let done = s.they_ended;
         self.push(Packet {
             stream: true,
             end: true,
@@ -356,9 +361,6 @@ impl Endpoint {
             request: id.outgoing(),
             body: serde_json::to_vec(&body).unwrap_or_default(),
         });
-        if done {
-            self.streams.remove(&id);
-        }
     }
 
     /// Says goodbye: nothing more will be sent.
@@ -403,6 +405,12 @@ impl Endpoint {
                 self.unknown_packets += 1;
                 return Ok(());
             };
+            // An answer must carry the stream flag of the call it answers (packet-stream routes
+            // by it): one that does not is dropped and the call stays open.
+            if (s.call_type == CallType::Async) == p.stream {
+                self.unknown_packets += 1;
+                return Ok(());
+            }
             if s.call_type == CallType::Async {
                 self.streams.remove(&id);
                 let result = if p.end {
@@ -425,6 +433,14 @@ impl Endpoint {
             self.unknown_packets += 1;
             return Ok(());
         }
+        // A stream we refused: its data is dropped until the peer ends it.
+        if self.refused_streams.contains(&id.request) {
+            if p.end {
+                self.refused_streams.remove(&id.request);
+            }
+            self.unknown_packets += 1;
+            return Ok(());
+        }
         if p.end {
             // An end for a stream already gone (the second end of a pair): nothing to answer.
             self.unknown_packets += 1;
@@ -441,11 +457,6 @@ impl Endpoint {
         body: Body,
         events: &mut Vec<RpcEvent>,
     ) {
-        if s.they_ended {
-            // Data or a second end after the peer's end: ignored.
-            self.unknown_packets += 1;
-            return;
-        }
         if !end {
             events.push(RpcEvent::Data { id, body });
             return;
@@ -454,16 +465,14 @@ impl Endpoint {
             Some(Json::Bool(true)) => None,
             _ => Some(RpcError::from_body(&body.bytes)),
         };
-        if let Some(st) = self.streams.get_mut(&id) {
-            st.they_ended = true;
-        }
         events.push(RpcEvent::End { id, error });
-        if s.we_ended {
-            self.streams.remove(&id);
-        } else {
-            // As packet-stream does: our half ends when theirs does, which frees the stream.
+        if !s.we_ended {
+            // Both halves end ("closed by both ends", as the protocol guide puts it): ours goes
+            // with theirs. (muxrpc's pull-weird does this for source and sink, echoing the
+            // peer's value; packet-stream itself never ends a half.)
             self.end(id, None);
         }
+        self.streams.remove(&id);
     }
 
     fn on_call(
@@ -521,7 +530,6 @@ impl Endpoint {
                 StreamState {
                     call_type,
                     we_ended: false,
-                    they_ended: false,
                 },
             );
         } else {
@@ -537,6 +545,9 @@ impl Endpoint {
     }
 
     fn reply_error(&mut self, id: StreamId, stream: bool, e: RpcError) {
+        if stream && self.refused_streams.len() < self.limits.max_streams {
+            self.refused_streams.insert(id.request);
+        }
         self.push(Packet {
             stream,
             end: true,

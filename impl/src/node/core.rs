@@ -380,18 +380,25 @@ impl Node {
     pub fn received(&mut self, conn: ConnId, bytes: &[u8], now: u64) {
         self.now = now;
         self.stats.bytes_received += bytes.len() as u64;
-        let mut events = Vec::new();
-        let res = match self.conns.get_mut(&conn) {
-            Some(c) if !c.closing => c.rpc.receive(bytes, &mut events),
-            _ => return,
-        };
-        for ev in events {
-            self.on_event(conn, ev);
+        // Decoded 16 KiB at a time and answered in between, so calls a peer pipelines count
+        // against its stream bound only while they are unanswered (as they would arriving in
+        // smaller reads); messages still gather in the inbox across the slices.
+        for slice in bytes.chunks(16 * 1024) {
+            let mut events = Vec::new();
+            let res = match self.conns.get_mut(&conn) {
+                Some(c) if !c.closing => c.rpc.receive(slice, &mut events),
+                _ => break,
+            };
+            for ev in events {
+                self.on_event(conn, ev);
+            }
+            if let Err(e) = res {
+                self.flush_inbox();
+                self.close(conn, format!("muxrpc: {e}"));
+                break;
+            }
         }
         self.flush_inbox();
-        if let Err(e) = res {
-            self.close(conn, format!("muxrpc: {e}"));
-        }
         self.after_batch();
     }
 

@@ -345,7 +345,21 @@ impl Actor {
                     self.command(cmd);
                 }
                 ev = ev_rx.recv() => {
-                    let Some(ev) = ev else { break };
+                    let Some(mut ev) = ev else { break };
+                    // Bytes already queued for the same connection join this batch, so the node
+                    // checks more messages at once (up to 1 MiB).
+                    while let Event::Bytes(conn, bytes) = &mut ev {
+                        match ev_rx.try_recv() {
+                            Ok(Event::Bytes(c, more)) if c == *conn && bytes.len() < 1 << 20 => {
+                                bytes.extend_from_slice(&more)
+                            }
+                            Ok(other) => {
+                                self.event(ev);
+                                ev = other;
+                            }
+                            Err(_) => break,
+                        }
+                    }
                     self.event(ev);
                 }
                 _ = tick.tick() => self.node.tick(now_ms()),

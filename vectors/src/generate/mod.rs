@@ -10,6 +10,7 @@ mod feed_bendybutt;
 mod feed_legacy;
 mod history;
 mod muxrpc;
+mod muxrpc_endpoint;
 mod shs;
 
 use std::collections::BTreeMap;

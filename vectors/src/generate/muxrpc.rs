@@ -1,6 +1,7 @@
-//! Vectors for the muxrpc packet-stream framing (`vectors/muxrpc.json`): every flag and body
+//! Vectors for muxrpc (`vectors/muxrpc.json`). The packet-stream framing: every flag and body
 //! type combination, request numbers at the int32 edges, and decoding of honest, truncated,
-//! oversized and malformed streams, the goodbye and what follows it.
+//! oversized and malformed streams, the goodbye and what follows it. Then the RPC layer
+//! (`muxrpc.endpoint`, cases in [`super::muxrpc_endpoint`]).
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -54,6 +55,118 @@ const NOTES: &[(&str, &str)] = &[
     (
         "reserved_flag_bits",
         "flag bits 4–7 set: no codec defines them, and they are ignored",
+    ),
+    // The RPC layer (muxrpc_endpoint.rs).
+    (
+        "endpoint",
+        "op muxrpc.endpoint: one endpoint driven step by step; each step's events and sent packets, the fault and the count of ignored packets must match",
+    ),
+    ("async_call", "an async call and its answer (ours, or the peer's)"),
+    (
+        "async_error",
+        "an async call answered with an error body {name, message, stack}",
+    ),
+    (
+        "string_result",
+        "an async answer that is a JSON string (sent with the JSON body type)",
+    ),
+    (
+        "source",
+        "our source call: data, then the callee's end (true), which we answer with our end",
+    ),
+    (
+        "source_served",
+        "a source the peer calls: we send, end our half, and the peer's end closes the stream",
+    ),
+    (
+        "peer_end",
+        "the peer ends a stream we serve before we do: our half ends at once, once, and nothing more is sent on it",
+    ),
+    (
+        "peer_error_end",
+        "the peer ends a stream with an error: reported with the error, our half ends with true",
+    ),
+    (
+        "end_twice",
+        "the peer ends our stream twice: the second end is ignored, not answered",
+    ),
+    (
+        "end_twice_served",
+        "the peer ends a stream it called twice: the second end is ignored, not answered",
+    ),
+    ("data_after_end", "data after the peer's end of the stream: ignored"),
+    (
+        "error_after_end",
+        "an error end after the peer's normal end: ignored",
+    ),
+    ("sink", "our sink call: we send and end, the peer ends"),
+    ("duplex", "a duplex: both sides send, each ends its half"),
+    (
+        "duplex_peer_end",
+        "the peer ends a duplex first: our half ends at once, and nothing more is sent on it",
+    ),
+    (
+        "unknown_request",
+        "an answer to a request number we never used: ignored and counted",
+    ),
+    (
+        "unknown_stream",
+        "a stream packet for a stream that does not exist: ignored and counted",
+    ),
+    (
+        "reused_request",
+        "the peer reuses the request number of its unanswered async call: ignored and counted",
+    ),
+    (
+        "answer_flag_mismatch",
+        "an answer whose stream flag does not match our call: dropped and counted; the call stays open",
+    ),
+    ("missing_args", "an async call without args: called with []"),
+    ("missing_args_stream", "a stream call without args: called with []"),
+    (
+        "args_not_array",
+        "args that are not a list: the value is the only argument",
+    ),
+    (
+        "no_name",
+        "a call without a usable name (none, an empty list, a part that is not a string): refused with an error",
+    ),
+    ("string_name", "a name given as a string: a name of one part"),
+    ("dotted_name", "a name given as a dotted string: split on the dots"),
+    ("no_type", "a call without a type and without the stream flag: async"),
+    (
+        "no_type_stream",
+        "a call without a type and with the stream flag: a source",
+    ),
+    (
+        "type_mismatch",
+        "a declared type that does not match the stream flag: refused with an error",
+    ),
+    ("sync", "type sync: read as async"),
+    (
+        "refused_stream_data",
+        "packets on the request number of a refused stream call: dropped and counted until the peer ends it",
+    ),
+    (
+        "stream_limit",
+        "more open streams and pending calls than max_streams: the call is refused with an error",
+    ),
+    (
+        "flood",
+        "more refused calls than max_refused: the endpoint gives up with fault flood",
+    ),
+    (
+        "peer_goodbye",
+        "the peer's goodbye: reported; the endpoint sends nothing of itself",
+    ),
+    ("our_goodbye", "our goodbye: nine zero bytes, sent once"),
+    (
+        "malformed_header",
+        "a malformed header mid-session: the endpoint gives up with the codec's error kind",
+    ),
+    (
+        "interleaved",
+        "streams and calls of both sides interleaved, packets cut across reads",
     ),
 ];
 
@@ -380,5 +493,6 @@ pub fn generate(seed: u64) -> VectorFile {
         LIMIT,
         Intent::Reject("data_after_goodbye"),
     );
+    super::muxrpc_endpoint::add_cases(&mut b, &mut rng);
     b.finish()
 }
