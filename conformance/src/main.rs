@@ -17,6 +17,7 @@ use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
 mod node_cmd;
+mod sim_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +80,24 @@ enum Command {
         #[command(subcommand)]
         action: VectorsAction,
     },
+    /// Run a simulation scenario (sim/scenarios/NAME.toml or a path) and write
+    /// reports/sim/<scenario>/.
+    Sim {
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        nodes: Option<usize>,
+        /// Replication method, overriding the scenario's (ebt or legacy).
+        #[arg(long)]
+        replication: Option<String>,
+        /// Directory that receives sim/<scenario>/.
+        #[arg(long)]
+        reports: Option<PathBuf>,
+        /// Turn off the signature memo shared between simulated nodes.
+        #[arg(long)]
+        no_memo: bool,
+    },
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -140,6 +159,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Node(args) => node_cmd::run(args),
+        Command::Sim {
+            scenario,
+            seed,
+            nodes,
+            replication,
+            reports,
+            no_memo,
+        } => sim_cmd::run(sim_cmd::SimArgs {
+            scenario,
+            seed,
+            nodes,
+            replication,
+            reports: reports.unwrap_or_else(|| workspace_root().join("reports")),
+            no_memo,
+        }),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;

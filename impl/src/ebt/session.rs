@@ -1,8 +1,9 @@
 //! One EBT v3 session with one peer, sans-IO: notes and feed positions go in, the notes and
 //! message ranges to send come out; the node reads the messages from its store. Request skipping:
 //! the opening notes leave out every feed whose sequence equals what the peer held at the end of
-//! the last session (it will send a note itself if it has news, and then we answer with ours);
-//! with no remembered clock (a lost state) every note is sent. A feed is asked of a peer (the
+//! the last session (it will send a note itself if it has news, and then we answer with ours;
+//! until then the peer is taken to be where it was, so our own news of the feed still reaches
+//! it); with no remembered clock (a lost state) every note is sent. A feed is asked of a peer (the
 //! receive flag) when the node says so: in the opening if no other peer sends it, later when the
 //! peer announces more than we hold and the node has no better source (`ask`). A peer that sends
 //! a message we already hold is asked to stop sending that feed (the lazy side of the tree).
@@ -59,7 +60,17 @@ impl Session {
                 }
                 _ => false,
             };
-            if !skip {
+            if skip {
+                // The peer is taken to be where it was: so our news of the feed reaches it (a
+                // message if it was receiving from us, else a note) without either side having
+                // to name the feed first.
+                if let Some(r) = remembered.and_then(|r| r.get(&feed)) {
+                    s.theirs.insert(feed, *r);
+                    if let Some(seq) = r.sequence() {
+                        s.known.insert(feed, seq);
+                    }
+                }
+            } else {
                 opening.insert(feed, note);
                 s.told.insert(feed, note);
             }
@@ -187,19 +198,16 @@ impl Session {
         vec![Action::SendNotes(Notes::from([(feed, note)]))]
     }
 
-    /// The peer's clock as it stands, to remember for the next session's request skipping:
-    /// what it told us, raised by what it has since received.
+    /// The peer's clock as it last told it, to remember for the next session's request
+    /// skipping. Not raised by what we sent it: messages in flight when a connection drops never
+    /// arrive, and a clock that claimed them would make the next session skip the feed.
     pub fn remote_clock(&self) -> Notes {
-        let mut out = self.theirs.clone();
-        for (feed, note) in out.iter_mut() {
-            if let (Note::Replicate { sequence, receive }, Some(&k)) = (*note, self.known.get(feed)) {
-                *note = Note::Replicate {
-                    sequence: sequence.max(k),
-                    receive,
-                };
-            }
-        }
-        out
+        self.theirs.clone()
+    }
+
+    /// Our last note to the peer for a feed.
+    pub fn told_note(&self, feed: &FeedId) -> Option<Note> {
+        self.told.get(feed).copied()
     }
 
     /// The peer's last note for a feed.

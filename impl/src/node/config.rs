@@ -77,6 +77,8 @@ pub struct NodeConfig {
     /// Threads that check the signatures of a batch of received messages (1: the caller's
     /// thread only, as a simulation wants it). Verdicts do not depend on it.
     pub verify_threads: usize,
+    /// Signature verdicts shared with other nodes of this process (simulations only).
+    pub signature_memo: Option<std::sync::Arc<super::memo::SignatureMemo>>,
     /// Make appended messages durable at the end of every batch of input. Off, the driver calls
     /// [`super::Node::sync`] when it sees fit (the tokio runtime: whenever its queue of events
     /// runs dry, and at least every 100 ms), which groups many batches into one fsync. Published
@@ -104,6 +106,7 @@ impl Default for NodeConfig {
             max_blob: crate::store::blobs::MAX_BLOB_SIZE as u64,
             sync_each_batch: false,
             verify_threads: 1,
+            signature_memo: None,
         }
     }
 }

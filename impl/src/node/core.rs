@@ -230,6 +230,17 @@ impl Node {
         self.blobs.as_ref()
     }
 
+    /// The store, for tools that write to it without validation (a simulator's Byzantine
+    /// nodes). An honest node never does.
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+
+    /// Takes the node apart (a crash): its store and blobs, to start a node again from them.
+    pub fn into_parts(self) -> (Box<dyn Store>, Box<dyn Blobs>) {
+        (self.store, self.blobs)
+    }
+
     /// The feeds replicated now.
     pub fn scope(&self) -> &BTreeSet<FeedId> {
         &self.scope
@@ -595,10 +606,17 @@ impl Node {
             .keys()
             .filter_map(|f| {
                 let e = *self.eager.get(f)?;
-                // Unknown until its note arrives: trusted until then.
-                let held = match self.conns.get(&e)?.ebt.as_ref()?.1.their_note(f) {
-                    None => u64::MAX,
+                let ec = self.conns.get(&e)?;
+                // Until its note arrives (it may never: request skipping leaves out feeds that
+                // did not change), what it held at the end of our last session.
+                let held = match ec.ebt.as_ref()?.1.their_note(f) {
                     Some(n) => n.sequence().unwrap_or(0),
+                    None => self
+                        .clocks
+                        .get(&ec.peer)
+                        .and_then(|c| c.get(f))
+                        .and_then(|n| n.sequence())
+                        .unwrap_or(0),
                 };
                 Some((*f, (e, held)))
             })
@@ -637,7 +655,7 @@ impl Node {
     }
 
     /// Asks the first other connection known to hold more of `feed` than we do to send it.
-    fn switch_source(&mut self, feed: FeedId, from: ConnId, ours: u64) {
+    pub(super) fn switch_source(&mut self, feed: FeedId, from: ConnId, ours: u64) {
         let next = self.conns.iter().find_map(|(id, c)| {
             let (_, s) = c.ebt.as_ref()?;
             let held = s.their_note(&feed)?.sequence()?;
@@ -701,6 +719,30 @@ impl Node {
             if !c.rpc.is_open(p.stream) {
                 c.pending.pop_front();
                 continue;
+            }
+            if let SendKind::Ebt = p.kind {
+                // The peer may have asked us to stop sending this feed since the range was
+                // queued (another peer sends it), or told us it holds more of it.
+                let Some((_, session)) = c.ebt.as_ref() else {
+                    c.pending.pop_front();
+                    continue;
+                };
+                if !session.peer_receives(&p.feed) {
+                    c.pending.pop_front();
+                    continue;
+                }
+                let held = session
+                    .their_note(&p.feed)
+                    .and_then(|n| n.sequence())
+                    .unwrap_or(0);
+                if held >= p.next {
+                    let front = c.pending.front_mut().expect("peeked above");
+                    front.next = held + 1;
+                    if front.next > front.to {
+                        c.pending.pop_front();
+                    }
+                    continue;
+                }
             }
             let want = match p.kind {
                 SendKind::History { left: Some(l), .. } => l.min(64) as usize,
@@ -899,6 +941,29 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// What the node knows of one feed's replication, in words (for debugging a simulation).
+    pub fn explain_feed(&self, feed: &FeedId) -> String {
+        let mut out = format!(
+            "have {} eager {:?};",
+            self.store.latest(feed).map_or(0, |l| l.sequence),
+            self.eager.get(feed)
+        );
+        for (id, c) in &self.conns {
+            let session = c
+                .ebt
+                .as_ref()
+                .map(|(_, s)| (s.their_note(feed), s.told_note(feed)));
+            out.push_str(&format!(
+                " conn {} peer {} ebt {:?} pending {};",
+                id.0,
+                c.peer,
+                session,
+                c.pending.len()
+            ));
+        }
+        out
     }
 
     /// Stored message, for tests and tools.

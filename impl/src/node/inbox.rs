@@ -98,13 +98,24 @@ impl Node {
             .map(|a| (a, self.verifying_key(&a)))
             .collect();
         let scope = &self.scope;
+        let memo = self.config.signature_memo.as_deref();
         // Feeds out of scope are dropped without a check.
         let signatures: Vec<bool> = par_map(&prepared, threads, |p| {
             p.as_ref().is_ok_and(|p| {
-                scope.contains(&p.checked.author)
-                    && keys[&p.checked.author]
-                        .as_ref()
-                        .is_some_and(|vk| crypto::ed25519_verify_key(vk, &p.signed, &p.signature))
+                let author = &p.checked.author;
+                if !scope.contains(author) {
+                    return false;
+                }
+                if let Some(v) = memo.and_then(|m| m.get(&author.0, &p.signed, &p.signature)) {
+                    return v;
+                }
+                let ok = keys[author]
+                    .as_ref()
+                    .is_some_and(|vk| crypto::ed25519_verify_key(vk, &p.signed, &p.signature));
+                if let Some(m) = memo {
+                    m.put(&author.0, &p.signed, &p.signature, ok);
+                }
+                ok
             })
         });
         for ((m, p), signature_ok) in batch.into_iter().zip(prepared).zip(signatures) {

@@ -125,8 +125,41 @@ impl Node {
             timestamp: Some(l.timestamp),
         });
         let signature_ok = |this: &mut Self| signature.unwrap_or_else(|| this.signature_ok(&p));
-        if let Err(e) = check_position(state.as_ref(), c).and_then(|()| p.verdict(signature_ok(self))) {
+        let verdict = check_position(state.as_ref(), c).and_then(|()| p.verdict(signature_ok(self)));
+        // The next sequence, validly signed, but chained to another message than ours: the
+        // author signed two messages at the sequence before. That is a fork, with both ids.
+        if let (Err(crate::legacy::MessageError::PreviousMismatch), Some(l), Some(other)) =
+            (verdict, latest, c.previous)
+        {
+            if p.verdict(signature_ok(self)).is_ok() {
+                tracing::warn!(%author, seq = l.sequence, existing = %l.id, new = %other, "fork");
+                self.events.push(NodeEvent::Fork {
+                    author,
+                    sequence: l.sequence,
+                    existing: l.id,
+                    new: other,
+                });
+            }
+        }
+        if let Err(e) = verdict {
             self.reject(peer, format!("invalid message: {e}"));
+            // A sender of invalid messages is no longer the feed's source: ask another peer,
+            // else a peer that claims messages it cannot produce would stall the feed.
+            if let Some((conn, _)) = from {
+                if self.eager.get(&author) == Some(&conn) {
+                    self.eager.remove(&author);
+                    self.switch_source(author, conn, have);
+                }
+                if let Some((sid, s)) = self.conns.get_mut(&conn).and_then(|c| c.ebt.as_mut()) {
+                    let sid = *sid;
+                    let lazy = crate::ebt::Note::Replicate {
+                        sequence: have,
+                        receive: false,
+                    };
+                    let actions = s.on_want(author, lazy);
+                    self.apply_ebt_actions(conn, sid, actions);
+                }
+            }
             return Ingested::Rejected;
         }
         let c = p.checked.clone();
@@ -189,6 +222,13 @@ impl Node {
         let sid = *sid;
         let actions = s.on_duplicate(feed, seq, have);
         self.apply_ebt_actions(conn, sid, actions);
+    }
+
+    /// Tells the node's peers of a message written to the store directly (with
+    /// [`Node::store_mut`]): EBT notes and live streams go out as for any append.
+    pub fn notify_appended(&mut self, feed: FeedId, seq: u64) {
+        self.fan_out(feed, seq, None);
+        self.after_batch();
     }
 
     /// Tells every connection that `feed` has a new message `seq`.

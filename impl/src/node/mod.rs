@@ -12,7 +12,9 @@ mod config;
 mod core;
 mod inbox;
 mod ingest;
+pub mod memo;
 pub mod runtime;
 
 pub use config::{NodeConfig, PeerAddr, Replication};
 pub use core::{ConnId, Node, NodeError, NodeEvent, NodeStats, Output};
+pub use memo::SignatureMemo;
