@@ -18,6 +18,7 @@ pub mod identity;
 pub mod legacy;
 pub mod muxrpc;
 pub mod node;
+pub mod private;
 pub mod shs;
 pub mod shs1_exe;
 pub mod store;

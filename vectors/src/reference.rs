@@ -1,11 +1,13 @@
 //! The adapter-protocol ops (`conformance/ADAPTER.md`) implemented by the reference node. The
 //! generator computes every `expect` with these functions, `ssb-ref-adapter` serves them over
 //! stdin/stdout, and `ssb-harness check` calls them in-process for the built-in reference.
-//! The `ebt` and `history` suites' ops live in the submodules of the same names, and the muxrpc
-//! RPC layer's `muxrpc.endpoint` in `rpc`.
+//! The `ebt` and `history` suites' ops live in the submodules of the same names, the muxrpc
+//! RPC layer's `muxrpc.endpoint` in `rpc`, and the `box1`, `box2` and `groups` suites' in
+//! `private`.
 
 mod ebt;
 mod history;
+mod private;
 mod rpc;
 
 use serde_json::{json, Value};
@@ -23,6 +25,9 @@ pub const SUITES: &[&str] = &[
     "muxrpc",
     "ebt",
     "history",
+    "box1",
+    "box2",
+    "groups",
 ];
 
 /// An op's failure: `kind` is compared with vectors, `message` is for people.
@@ -69,6 +74,17 @@ pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
         "ebt.notes.decode" => ebt::notes_decode(args),
         "ebt.session" => ebt::session(args),
         "history.query" => history::query(args),
+        "box1.box" => private::box1_box(args),
+        "box1.unbox" => private::box1_unbox(args),
+        "box2.box" => private::box2_box(args),
+        "box2.unbox" => private::box2_unbox(args),
+        "box2.derive_secret" => private::box2_derive_secret(args),
+        "groups.dm_key" => private::groups_dm_key(args),
+        "groups.po_box_key" => private::groups_po_box_key(args),
+        "groups.group_id" => private::groups_group_id(args),
+        "groups.cloaked_id" => private::groups_cloaked_id(args),
+        "groups.unbox" => private::groups_unbox(args),
+        "groups.validate" => private::groups_validate(args),
         other => Err(OpError::new(
             "unsupported",
             format!("op {other:?} is not implemented"),

@@ -23,6 +23,8 @@
 //   - EBT v3: epidemic-broadcast-trees' v3 note functions and its events.js
 //     state machine (what ssb-ebt 9 runs), driven for one peer.
 //   - createHistoryStream is not implemented: it needs a whole JS database.
+//   - private-box, envelope (box2) and private groups: private.js beside this
+//     file (private-box, envelope-js, ssb-private-group-keys, private-group-spec).
 // The only thing this file computes itself is the ephemeral key pair, because the
 // harness gives the raw curve25519 scalar while secret-handshake derives it from a
 // random ed25519 seed: kx_pk = X25519(kx_sk, 9) via chloride (the sodium wrapper
@@ -42,6 +44,7 @@ const bendyButt = require('ssb-bendy-butt/format')
 const metafeedValidate = require('ssb-meta-feeds/validate')
 const BFE = require('ssb-bfe')
 const psc = require('packet-stream-codec')
+const priv = require('./private')
 
 // ---------------------------------------------------------------------------
 // versions / backend
@@ -89,6 +92,7 @@ function versionString () {
     'packet-stream-codec@' + pkgVersion('packet-stream-codec'),
     'packet-stream@' + pkgVersion('packet-stream'),
     'epidemic-broadcast-trees@' + pkgVersion('epidemic-broadcast-trees'),
+    ...priv.PACKAGES.map(p => p + '@' + pkgVersion(p)),
     'chloride@' + pkgVersion('chloride'),
     sodiumBackend()
   ].join(' ')
@@ -1302,7 +1306,7 @@ function historyQuery () {
 // dispatch
 
 const OPS = {
-  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt'] }),
+  capabilities: () => ({ name: 'ssb-js', version: versionString(), suites: ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt', 'box1', 'box2', 'groups'] }),
   'shs.client': shsClient,
   'shs.server': shsServer,
   'boxstream.encrypt': boxEncrypt,
@@ -1317,7 +1321,8 @@ const OPS = {
   'ebt.note.decode': ebtNoteDecode,
   'ebt.notes.decode': ebtNotesDecode,
   'ebt.session': ebtSession,
-  'history.query': historyQuery
+  'history.query': historyQuery,
+  ...priv.OPS
 }
 
 async function handle (req) {
@@ -1334,7 +1339,7 @@ async function handle (req) {
     const ok = await fn(args)
     return { id, ok }
   } catch (err) {
-    if (err instanceof OpError) return { id, error: { kind: err.kind, message: err.message } }
+    if (err instanceof OpError || err instanceof priv.OpError) return { id, error: { kind: err.kind, message: err.message } }
     process.stderr.write('ssb-js adapter: internal error on ' + JSON.stringify(req.op) + ': ' +
       (err && err.stack ? err.stack : String(err)) + '\n')
     return { id, error: { kind: 'internal', message: describe(err) } }

@@ -19,6 +19,12 @@
 // 5. EBT notes and sessions against hand-computed values and against
 //    epidemic-broadcast-trees driven directly, and probes of where it differs
 //    (DEVIATIONS.md); history.query answers unsupported.
+// 6. private-box, envelope (box2) and private groups: what the adapter seals opens
+//    with ssb-keys and envelope-js themselves and the other way round, the
+//    envelope-spec and private-group-spec vectors shipped in those npm packages
+//    through the adapter, the box1/box2/groups vectors (deviations must still
+//    differ), the DM-key sort order measured, and probes of the documented
+//    differences (DEVIATIONS.md).
 // Ends with the line "N passed, N failed"; exits non-zero on any failure.
 
 const assert = require('assert')
@@ -259,8 +265,9 @@ async function main () {
   await test('capabilities', async () => {
     const caps = ok(await A.call('capabilities', {}))
     assert.strictEqual(caps.name, 'ssb-js')
-    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt'])
+    assert.deepStrictEqual(caps.suites, ['shs', 'boxstream', 'feed-legacy', 'feed-bendybutt', 'muxrpc', 'ebt', 'box1', 'box2', 'groups'])
     assert.match(caps.version, /packet-stream-codec@1\.2\.0/)
+    assert.match(caps.version, /private-box@0\.3\.1 envelope-js@1\.3\.2 ssb-private-group-keys@1\.1\.2 private-group-spec@8\.1\.0/)
     assert.match(caps.version, /ssb-bendy-butt@1\.0\.2 ssb-meta-feeds@0\.39\.0/)
     assert.match(caps.version, /secret-handshake@1\.1\.21/)
     console.log('     version: ' + caps.version)
@@ -486,6 +493,7 @@ async function main () {
   await muxrpcTests(A)
   await muxrpcEndpointTests(A)
   await ebtTests(A)
+  await privateTests(A)
 
   await test('adapter exits 0 when stdin closes', async () => {
     assert.strictEqual(await A.close(), 0)
@@ -1219,6 +1227,183 @@ async function ebtTests (A) {
   await test('history.query is unsupported', async () => {
     assert.strictEqual(errKind(await A.call('history.query', { feed: [], args: [], live: [], now: 0 })), 'unsupported')
   })
+}
+
+async function privateTests (A) {
+  const fs = require('fs')
+  const na = require('sodium-universal')
+  const ssbKeys = require('ssb-keys')
+  const BFE = require('ssb-bfe')
+  const envelope = require('envelope-js')
+  const { directMessageKey, poBoxKey } = require('ssb-private-group-keys')
+  const seedKeys = seed => {
+    const pk = Buffer.alloc(32); const sk = Buffer.alloc(64)
+    na.crypto_sign_seed_keypair(pk, sk, seed)
+    return { curve: 'ed25519', public: pk.toString('base64') + '.ed25519', private: sk.toString('base64') + '.ed25519', id: '@' + pk.toString('base64') + '.ed25519', pk }
+  }
+  const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(i => crypto.createHash('sha256').update('box1 seed ' + i).digest())
+  const keys = seeds.map(seedKeys)
+
+  await test('box1.box: given randomness, content ssb-keys opens for each recipient; the same args give the same bytes', async () => {
+    const args = {
+      plaintext: hex(Buffer.from(JSON.stringify({ type: 'post', text: 'hi' }))),
+      recipients: keys.slice(0, 3).map(k => hex(k.pk)),
+      nonce: hex(Buffer.alloc(24, 1)), body_key: hex(Buffer.alloc(32, 2)), ephemeral_secret: hex(Buffer.alloc(32, 3))
+    }
+    const c = ok(await A.call('box1.box', args)).content
+    assert.strictEqual(ok(await A.call('box1.box', args)).content, c)
+    const ct = Buffer.from(c.slice(0, -4), 'base64')
+    assert.deepStrictEqual(ct.subarray(0, 24), Buffer.alloc(24, 1))
+    const eph = Buffer.alloc(32); na.crypto_scalarmult_base(eph, Buffer.alloc(32, 3))
+    assert.deepStrictEqual(ct.subarray(24, 56), eph)
+    assert.strictEqual(ct.length, 56 + 3 * 49 + 16 + unhex(args.plaintext).length)
+    for (const k of keys.slice(0, 3)) assert.deepStrictEqual(ssbKeys.unbox(c, k), { type: 'post', text: 'hi' })
+    assert.strictEqual(ssbKeys.unbox(c, keys[5]), undefined)
+  })
+
+  await test('box1.unbox opens what ssb-keys boxes, from every slot; a stranger gets not_recipient', async () => {
+    const c = ssbKeys.box({ type: 'post', text: 'seven' }, keys.slice(0, 7).map(k => k.id))
+    for (let i = 0; i < 7; i++) {
+      const r = ok(await A.call('box1.unbox', { content: c, seed: hex(seeds[i]) }))
+      assert.deepStrictEqual(JSON.parse(unhex(r.plaintext).toString()), { type: 'post', text: 'seven' })
+    }
+    assert.strictEqual(errKind(await A.call('box1.unbox', { content: c, seed: hex(seeds[8]) })), 'not_recipient')
+  })
+
+  await test('box1 probes: private-box seals to nobody, and tries 8 slots', async () => {
+    const pb = require('private-box')
+    const empty = pb.multibox(Buffer.from('x'), [])
+    assert.strictEqual(empty.length, 56 + 16 + 1)
+    const curve = keys.slice(0, 8).map(k => sodium.crypto_sign_ed25519_pk_to_curve25519(k.pk))
+    const eight = pb.multibox(Buffer.from('eight'), curve, 8)
+    const sk8 = sodium.crypto_sign_ed25519_sk_to_curve25519(Buffer.from(keys[7].private.replace('.ed25519', ''), 'base64'))
+    assert.deepStrictEqual(pb.multibox_open(eight, sk8), Buffer.from('eight'), 'default max 7 still opens slot 8')
+    assert.throws(() => pb.multibox(Buffer.from('x'), curve), /max recipients/)
+  })
+
+  const feedOf = k => '@' + k.pk.toString('base64') + '.ed25519'
+  await test('box2: what the adapter boxes envelope-js unboxes, and the other way round', async () => {
+    const feed = feedOf(keys[0]); const prev = '%' + Buffer.alloc(32, 9).toString('base64') + '.sha256'
+    const recps = Array.from({ length: 12 }, (_, i) => ({ key: crypto.randomBytes(32), scheme: 'envelope-large-symmetric-group' }))
+    const c = ok(await A.call('box2.box', { plaintext: hex(Buffer.from('hello')), feed, previous: prev, msg_key: hex(crypto.randomBytes(32)), recipients: recps.map(r => ({ key: hex(r.key), scheme: r.scheme })) })).content
+    const ct = Buffer.from(c.slice(0, -5), 'base64')
+    assert.deepStrictEqual(envelope.unbox(ct, BFE.encode(feed), BFE.encode(prev), [recps[7]]), Buffer.from('hello'))
+    // envelope-js looks 8 slots deep unless told otherwise
+    assert.strictEqual(envelope.unbox(ct, BFE.encode(feed), BFE.encode(prev), [recps[8]]) || null, null)
+    assert.deepStrictEqual(envelope.unbox(ct, BFE.encode(feed), BFE.encode(prev), [recps[11]], { maxAttempts: 16 }), Buffer.from('hello'))
+    const own = envelope.box(Buffer.from('from js'), BFE.encode(feed), BFE.encode(null), crypto.randomBytes(32), recps.slice(0, 2))
+    const r = ok(await A.call('box2.unbox', { content: own.toString('base64') + '.box2', feed, previous: null, trial_keys: [{ key: hex(recps[1].key), scheme: recps[1].scheme }], max_attempts: 16 }))
+    assert.strictEqual(unhex(r.plaintext).toString(), 'from js')
+  })
+
+  await test('box2: the envelope-spec vectors shipped with envelope-spec pass through the adapter', async () => {
+    const dir = path.join(path.dirname(require.resolve('envelope-spec/package.json')), 'vectors')
+    const b64 = s => Buffer.from(s, 'base64')
+    const id = s => BFE.decode(b64(s))
+    const box1v = JSON.parse(fs.readFileSync(path.join(dir, 'box1.json'), 'utf8'))
+    const i = box1v.input
+    const c = ok(await A.call('box2.box', { plaintext: hex(b64(i.plain_text)), feed: id(i.feed_id), previous: id(i.prev_msg_id), msg_key: hex(b64(i.msg_key)), recipients: i.recp_keys.map(r => ({ key: hex(b64(r.key)), scheme: r.scheme })) })).content
+    assert.strictEqual(c, box1v.output.ciphertext + '.box2')
+    const unbox1 = JSON.parse(fs.readFileSync(path.join(dir, 'unbox1.json'), 'utf8'))
+    const u = unbox1.input
+    const r = ok(await A.call('box2.unbox', { content: u.ciphertext + '.box2', feed: id(u.feed_id), previous: id(u.prev_msg_id), trial_keys: [{ key: hex(b64(u.recipient.key)), scheme: u.recipient.scheme }], max_attempts: 8 }))
+    assert.strictEqual(Buffer.from(r.plaintext, 'hex').toString('base64'), unbox1.output.plain_text)
+    const d = JSON.parse(fs.readFileSync(path.join(dir, 'derive_secret1.json'), 'utf8'))
+    const rk = ok(await A.call('box2.derive_secret', { feed: id(d.input.feed_id), previous: id(d.input.prev_msg_id), key: hex(b64(d.input.msg_key)), labels: ['read_key'] })).secret
+    assert.strictEqual(unhex(rk).toString('base64'), d.output.read_key)
+  })
+
+  await test('box2 probes: envelope-js unboxBody does not check the MAC; offsets unchecked; SLP lengths signed', async () => {
+    const feed = BFE.encode(feedOf(keys[1])); const prev = BFE.encode(null)
+    const k = { key: crypto.randomBytes(32), scheme: 'envelope-large-symmetric-group' }
+    const ct = envelope.box(Buffer.from('secret text'), feed, prev, crypto.randomBytes(32), [k])
+    const readKey = envelope.unboxKey(ct, feed, prev, [k])
+    const bad = Buffer.from(ct); bad[bad.length - 1] ^= 1
+    assert.deepStrictEqual(envelope.unboxBody(bad, feed, prev, readKey), Buffer.alloc(11), 'a tampered body comes back as zero bytes')
+    const args = { content: bad.toString('base64') + '.box2', feed: feedOf(keys[1]), previous: null, read_key: hex(readKey) }
+    assert.strictEqual(errKind(await A.call('box2.unbox', args)), 'bad_body')
+    assert.throws(() => envelope.slp.encode([Buffer.alloc(40000)]), RangeError)
+    assert.strictEqual(envelope.slp.encode([Buffer.alloc(32767)]).length, 32769)
+  })
+
+  // The spec's DM key, written here with a bytewise sort and otherwise as
+  // ssb-private-group-keys computes it.
+  const SALT = crypto.createHash('sha256').update('envelope-dm-v1-extract-salt').digest()
+  function specDmKey (mySk, myPk, myId, yourPk, yourId) {
+    const ikm = Buffer.alloc(32); na.crypto_scalarmult(ikm, mySk.slice(2), yourPk.slice(2))
+    const blobs = [Buffer.concat([myPk, myId]), Buffer.concat([yourPk, yourId])].sort(Buffer.compare)
+    const info = envelope.slp.encode([Buffer.from('envelope-ssb-dm-v1/key'), ...blobs])
+    return Buffer.from(crypto.hkdfSync('sha256', ikm, SALT, info, 32))
+  }
+
+  await test('groups.dm_key: the vectors are ssb-private-group-keys with a bytewise sort; JS differs only where the orders differ', async () => {
+    const { DHKeys } = require('ssb-private-group-keys')
+    const file = path.join(__dirname, '..', '..', '..', 'vectors', 'groups.json')
+    const vectors = JSON.parse(fs.readFileSync(file, 'utf8'))
+    let n = 0
+    for (const c of vectors.cases.filter(c => c.input.op === 'groups.dm_key' && !('error' in c.expect))) {
+      const a = c.input.args
+      const kp = seedKeys(unhex(a.my_seed))
+      const me = new DHKeys({ public: kp.pk, secret: Buffer.from(kp.private.replace('.ed25519', ''), 'base64') }, { fromEd25519: true }).toBFE()
+      const yourId = BFE.encode(a.your_feed)
+      const you = new DHKeys({ public: yourId.slice(2) }, { fromEd25519: true }).toBFE()
+      const spec = specDmKey(me.secret, me.public, BFE.encode(a.my_feed), you.public, yourId)
+      assert.strictEqual(hex(spec), c.expect.key, c.id)
+      const js = directMessageKey(me.secret, me.public, BFE.encode(a.my_feed), you.public, yourId).key
+      assert.strictEqual(hex(js) === c.expect.key, !c.flags.includes('sort_order'), c.id)
+      n++
+    }
+    assert.ok(n >= 6)
+  })
+
+  await test('groups.dm_key: JavaScript\'s sort order differs from bytewise for about 1 pair in 7', () => {
+    let differ = 0; const N = 20000
+    for (let i = 0; i < N; i++) {
+      const x = Buffer.concat([Buffer.from([3, 0]), crypto.randomBytes(32), Buffer.from([0, 0]), crypto.randomBytes(32)])
+      const y = Buffer.concat([Buffer.from([3, 0]), crypto.randomBytes(32), Buffer.from([0, 0]), crypto.randomBytes(32)])
+      if (([x, y].sort()[0] === x) !== (Buffer.compare(x, y) < 0)) differ++
+    }
+    console.log('     sort orders differ for ' + (100 * differ / N).toFixed(1) + '% of random pairs')
+    assert.ok(differ / N > 0.10 && differ / N < 0.18)
+  })
+
+  await test('groups: private-group-spec\'s DM, P.O. Box and group-id vectors pass through ssb-private-group-keys and the adapter', async () => {
+    const dir = path.join(path.dirname(require.resolve('private-group-spec/package.json')), 'vectors')
+    const read = f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))
+    const b64 = s => Buffer.from(s, 'base64')
+    const dm = read('direct-message-key1.json').input
+    const k = directMessageKey(b64(dm.my_dh_secret), b64(dm.my_dh_public), b64(dm.my_feed_id), b64(dm.your_dh_public), b64(dm.your_feed_id))
+    assert.strictEqual(k.key.toString('base64'), read('direct-message-key1.json').output.shared_key)
+    const po = read('po-box-key1.json').input
+    const pk = poBoxKey(b64(po.my_dh_secret), b64(po.my_dh_public), b64(po.my_feed_id), b64(po.po_box_dh_public), b64(po.po_box_id))
+    assert.strictEqual(pk.key.toString('base64'), read('po-box-key1.json').output.shared_key)
+    const g = read('group-id1.json')
+    const m = g.input.group_init_msg
+    const r = ok(await A.call('groups.group_id', { group_key: hex(b64(g.input.group_key)), init: { key: m.key, author: m.value.author, previous: m.value.previous, content: m.value.content } }))
+    assert.strictEqual(r.group_id, g.output.group_id)
+  })
+
+  // Every case of the three suites gives the vector's result, except the cases
+  // whose flags deviations.toml documents, which must still differ.
+  const DEVIANT = { box1: ['no_recipients', 'eighth_slot'], box2: ['offset_in_slots', 'long_label'], groups: ['sort_order', 'self_dm'] }
+  for (const suite of Object.keys(DEVIANT)) {
+    await test(suite + ': the vectors give the vector\'s result, or differ where documented', async () => {
+      const file = path.join(__dirname, '..', '..', '..', 'vectors', suite + '.json')
+      const vectors = JSON.parse(fs.readFileSync(file, 'utf8'))
+      let deviant = 0
+      for (const c of vectors.cases) {
+        const resp = await A.call(c.input.op, c.input.args)
+        const got = resp.ok ? resp.ok : { error: resp.error.kind }
+        if (c.flags.some(f => DEVIANT[suite].includes(f))) {
+          assert.notDeepStrictEqual(got, c.expect, c.id + ' no longer deviates: drop its deviations.toml entry')
+          deviant++
+        } else {
+          assert.deepStrictEqual(got, c.expect, c.id + ' ' + c.comment)
+        }
+      }
+      console.log('     ' + vectors.cases.length + ' cases, ' + deviant + ' documented deviations')
+    })
+  }
 }
 
 function settle (p) {

@@ -607,16 +607,11 @@ impl Node {
             .filter_map(|f| {
                 let e = *self.eager.get(f)?;
                 let ec = self.conns.get(&e)?;
-                // Until its note arrives (it may never: request skipping leaves out feeds that
-                // did not change), what it held at the end of our last session.
+                // Until its note arrives it is trusted (a feed skipped at the opening carries
+                // the remembered note, so a missing note is one still on its way).
                 let held = match ec.ebt.as_ref()?.1.their_note(f) {
                     Some(n) => n.sequence().unwrap_or(0),
-                    None => self
-                        .clocks
-                        .get(&ec.peer)
-                        .and_then(|c| c.get(f))
-                        .and_then(|n| n.sequence())
-                        .unwrap_or(0),
+                    None => u64::MAX,
                 };
                 Some((*f, (e, held)))
             })

@@ -3,11 +3,14 @@
 //! implementation ([`crate::reference`]) answers. The builder also checks that each case fails
 //! (or succeeds) the way its author intended, so a generator bug cannot slip into a file.
 
+mod box1;
+mod box2;
 mod boxstream;
 mod ebt;
 mod ebt_session;
 mod feed_bendybutt;
 mod feed_legacy;
+mod groups;
 mod history;
 mod muxrpc;
 mod muxrpc_endpoint;
@@ -36,6 +39,9 @@ pub const SUITES: &[(&str, Generator)] = &[
     ("muxrpc", muxrpc::generate),
     ("ebt", ebt::generate),
     ("history", history::generate),
+    ("box1", box1::generate),
+    ("box2", box2::generate),
+    ("groups", groups::generate),
 ];
 
 /// All vector files for `seed`, in a fixed order.

@@ -9,11 +9,17 @@
 //!   records, checked with `ssb_impl::shs::steps` and `ssb_impl::crypto`.
 //! - [`wycheproof`]: the ed25519, x25519 and HMAC-SHA-512 files of `wycheproof/`, checked with
 //!   `ssb_impl::crypto`.
+//! - [`envelope`], [`private_group`], [`private_box`]: `envelope-spec/`, `private-group-spec/`
+//!   and `private-box-rs/` (with the ssb-legacy-msg private message), checked with
+//!   `ssb_impl::private`.
 
+pub mod envelope;
 pub mod go_ssb_legacy;
 pub mod legacy_msg;
 pub mod legacy_value;
 pub mod metafeed;
+pub mod private_box;
+pub mod private_group;
 pub mod shs_steps;
 pub mod validation_dataset;
 pub mod wycheproof;
