@@ -663,69 +663,43 @@ async fn ebt(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     c.close().await;
 
-    let mut c = ctx.client(6).await?;
     let opts = json!({"version": 3, "format": "classic"});
-    let id = c
-        .rpc
-        .call(&["ebt", "replicate"], CallType::Duplex, json!([opts.clone()]));
-    c.rpc.send(id, Body::json(&json!({ h.clone(): 0 })));
-    let r = c.read_stream(id, 1 + total as usize, T).await?;
+    let r = ebt_exchange(ctx, 6, &opts, json!({ h.clone(): 0 }), 1 + total as usize, T).await?;
     let opening_is_notes = r
         .items
         .first()
         .and_then(Body::to_json)
         .is_some_and(|v| v.as_object().is_some_and(|o| o.values().all(Value::is_i64)));
-    let msgs: Vec<Body> = r
-        .items
-        .iter()
-        .filter(|b| b.to_json().is_some_and(|v| v.get("author").is_some()))
-        .cloned()
-        .collect();
     ctx.record(
         &["ebt", "request_from_zero"],
         "ebt v3: notes first; a note {feed: 0} (sequence 0, receive) gets every message in order",
         json!({"args": opts, "notes": {h.clone(): 0}}),
         json!({"opening_is_notes": true, "messages": ctx.want_ids(1, total)}),
-        json!({"opening_is_notes": opening_is_notes, "messages": Ctx::ids_of(&msgs)}),
+        json!({"opening_is_notes": opening_is_notes, "messages": Ctx::ids_of(&messages_in(&r.items))}),
     );
-    c.close().await;
 
-    let mut c = ctx.client(7).await?;
-    let id = c
-        .rpc
-        .call(&["ebt", "replicate"], CallType::Duplex, json!([opts.clone()]));
-    c.rpc.send(id, Body::json(&json!({ h.clone(): -1 })));
-    let r = c
-        .read_stream(id, 1 + total as usize, Duration::from_millis(1500))
-        .await?;
-    let msgs = r
-        .items
-        .iter()
-        .filter(|b| b.to_json().is_some_and(|v| v.get("author").is_some()))
-        .count();
+    let wait = Duration::from_millis(1500);
+    let r = ebt_exchange(ctx, 7, &opts, json!({ h.clone(): -1 }), 1 + total as usize, wait).await?;
     ctx.record(
         &["ebt", "dont_replicate"],
         "a note of -1 gets no messages of that feed",
         json!({"args": opts, "notes": {h.clone(): -1}}),
         json!({"messages": 0}),
-        json!({"messages": msgs}),
+        json!({"messages": messages_in(&r.items).len()}),
     );
+
     let half = total / 2;
-    let id = {
-        c.close().await;
-        c = ctx.client(8).await?;
-        c.rpc
-            .call(&["ebt", "replicate"], CallType::Duplex, json!([opts.clone()]))
-    };
-    c.rpc.send(id, Body::json(&json!({ h.clone(): half << 1 })));
-    let r = c.read_stream(id, 1 + total as usize, T).await?;
-    let msgs: Vec<Body> = r
-        .items
-        .iter()
-        .filter(|b| b.to_json().is_some_and(|v| v.get("author").is_some()))
-        .take((total - half) as usize)
-        .cloned()
-        .collect();
+    let r = ebt_exchange(
+        ctx,
+        8,
+        &opts,
+        json!({ h.clone(): half << 1 }),
+        1 + total as usize,
+        T,
+    )
+    .await?;
+    let mut msgs = messages_in(&r.items);
+    msgs.truncate((total - half) as usize);
     ctx.record(
         &["ebt", "request_from_middle"],
         "a note with sequence s gets the messages after s, not s itself",
@@ -733,8 +707,36 @@ async fn ebt(ctx: &mut Ctx) -> anyhow::Result<()> {
         json!({"messages": ctx.want_ids(half + 1, total)}),
         json!({"messages": Ctx::ids_of(&msgs)}),
     );
-    c.close().await;
     Ok(())
+}
+
+/// The bodies of a stream that are messages (they have an author), not notes.
+fn messages_in(items: &[Body]) -> Vec<Body> {
+    items
+        .iter()
+        .filter(|b| b.to_json().is_some_and(|v| v.get("author").is_some()))
+        .cloned()
+        .collect()
+}
+
+/// Opens `ebt.replicate` with `opts` as client `n`, sends `notes`, and reads what comes back
+/// (at most `max` items, or until `wait` passes).
+async fn ebt_exchange(
+    ctx: &Ctx,
+    n: u8,
+    opts: &Value,
+    notes: Value,
+    max: usize,
+    wait: Duration,
+) -> anyhow::Result<SourceResult> {
+    let mut c = ctx.client(n).await?;
+    let id = c
+        .rpc
+        .call(&["ebt", "replicate"], CallType::Duplex, json!([opts.clone()]));
+    c.rpc.send(id, Body::json(&notes));
+    let r = c.read_stream(id, max, wait).await?;
+    c.close().await;
+    Ok(r)
 }
 
 async fn blobs(ctx: &mut Ctx) -> anyhow::Result<()> {
