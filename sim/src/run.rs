@@ -365,27 +365,13 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             let want = published.get(a).copied().unwrap_or(0);
             let have = node.store().latest(&ids[*a]).map_or(0, |l| l.sequence);
             if have != want {
-                if std::env::var_os("SIM_DEBUG").is_some() {
-                    let peers = node.connected_peers();
-                    for p in peers {
-                        let j = (0..n).find(|j| ids[*j] == p).unwrap_or(usize::MAX);
-                        let theirs = world.hosts.get(j).and_then(|hh| hh.node.as_ref()).map(|nn| {
-                            (
-                                nn.scope().contains(&ids[*a]),
-                                nn.store().latest(&ids[*a]).map_or(0, |l| l.sequence),
-                            )
-                        });
-                        eprintln!("node {h} peer {j}: replicates/holds feed {a}: {theirs:?}");
-                        if let Some(nn) = world.hosts.get(j).and_then(|hh| hh.node.as_ref()) {
-                            eprintln!("   peer {j}: {}", nn.explain_feed(&ids[*a]));
-                        }
-                    }
-                    eprintln!("   node {h}: {}", node.explain_feed(&ids[*a]));
-                    {}
+                // The first failure also says what the node knows of the feed, to start from
+                // when replaying the seed.
+                let mut v = format!("node {h} holds {have} of the {want} messages of node {a}");
+                if violations.is_empty() {
+                    v.push_str(&format!(" [{}]", node.explain_feed(&ids[*a])));
                 }
-                violations.push(format!(
-                    "node {h} holds {have} of the {want} messages of node {a}"
-                ));
+                violations.push(v);
             }
         }
     }

@@ -542,11 +542,8 @@ impl Node {
             } else {
                 buf.extend_from_slice(&body.bytes);
             }
-        } else if c.wants_out == Some(id) {
-            // The peer writes nothing on a source it called; ignore.
-        } else if let Some((eid, _)) = c.ebt {
-            let _ = eid;
         }
+        // Anything else (data on a source the peer called, on a stream gone) is ignored.
     }
 
     /// Puts a message of an EBT session or of one of our createHistoryStream calls in the inbox;

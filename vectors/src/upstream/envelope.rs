@@ -13,7 +13,7 @@ use serde_json::Value;
 use ssb_impl::bendybutt::bfe::MsgRef;
 use ssb_impl::private::box2::{self, labels, Box2Error, Context, RecipientKey};
 
-use super::{read_json, UpstreamError};
+use super::{json_files, read_json, UpstreamError};
 
 /// The folder, relative to the upstream directory.
 pub const DIR: &str = "envelope-spec";
@@ -162,17 +162,7 @@ fn check_vector(v: &Value) -> Result<(), String> {
 
 /// Checks every file in `envelope-spec/vectors/`, in name order.
 pub fn check_vectors(dir: &Path) -> Result<Vec<Verdict>, UpstreamError> {
-    let vdir = dir.join(DIR).join("vectors");
-    let mut names: Vec<String> = std::fs::read_dir(&vdir)
-        .map_err(|source| UpstreamError::Missing {
-            path: vdir.clone(),
-            source,
-        })?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
+    let names = json_files(dir, &format!("{DIR}/vectors"))?;
     let mut out = Vec::new();
     for name in names {
         let (_, v): (_, Value) = read_json(dir, &format!("{DIR}/vectors/{name}"))?;

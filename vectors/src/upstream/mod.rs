@@ -71,6 +71,22 @@ pub(crate) fn read_json<T: DeserializeOwned>(dir: &Path, rel: &str) -> Result<(P
     Ok((path, value))
 }
 
+/// The `.json` files of `dir/rel`, by name, in name order.
+pub(crate) fn json_files(dir: &Path, rel: &str) -> Result<Vec<String>, UpstreamError> {
+    let path = dir.join(rel);
+    let mut names: Vec<String> = std::fs::read_dir(&path)
+        .map_err(|source| UpstreamError::Missing {
+            path: path.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Decodes a hex field, naming the file, record and field on failure.
 pub(crate) fn decode_hex(path: &Path, record: &str, field: &str, s: &str) -> Result<Vec<u8>, UpstreamError> {
     hex::decode(s).map_err(|source| UpstreamError::Hex {

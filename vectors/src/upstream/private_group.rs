@@ -15,7 +15,7 @@ use ssb_impl::private::content::{self, BoxFormat};
 use ssb_impl::private::groups::{self, schemes, InfoOrder, PoBoxId};
 
 use super::envelope::{b64, b64_32, field, Verdict};
-use super::{read_json, UpstreamError};
+use super::{json_files, read_json, UpstreamError};
 
 /// The folder, relative to the upstream directory.
 pub const DIR: &str = "private-group-spec";
@@ -178,17 +178,7 @@ fn check_vector(v: &Value) -> Result<Option<String>, String> {
 
 /// Checks every file in `private-group-spec/vectors/`, in name order.
 pub fn check_vectors(dir: &Path) -> Result<Vec<Verdict>, UpstreamError> {
-    let vdir = dir.join(DIR).join("vectors");
-    let mut names: Vec<String> = std::fs::read_dir(&vdir)
-        .map_err(|source| UpstreamError::Missing {
-            path: vdir.clone(),
-            source,
-        })?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
+    let names = json_files(dir, &format!("{DIR}/vectors"))?;
     let mut out = Vec::new();
     for name in names {
         let (_, v): (_, Value) = read_json(dir, &format!("{DIR}/vectors/{name}"))?;
