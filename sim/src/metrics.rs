@@ -76,6 +76,9 @@ pub struct Summary {
     pub max_queued_bytes_per_link: usize,
     pub timeline_deliveries_per_s: Vec<u64>,
     pub events: u64,
+    /// The private groups of the run, if the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<crate::groups::GroupsSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]

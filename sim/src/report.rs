@@ -178,6 +178,30 @@ pub fn write(dir: &Path, sc: &Scenario, s: &Summary, facts: &RunFacts) -> std::i
             let _ = writeln!(md, "- `{k}`: {v}");
         }
     }
+    if let Some(g) = &s.groups {
+        md.push_str("\n## Private groups (box2)\n\n| figure | value |\n|---|---:|\n");
+        let rows = [
+            ("groups created", g.groups.to_string()),
+            ("members (creators included)", g.members.to_string()),
+            ("group/add-member messages", g.add_member_messages.to_string()),
+            ("messages posted to groups", g.group_messages.to_string()),
+            (
+                "(member, group message) pairs read / expected",
+                format!("{} / {}", g.member_reads, g.member_reads_expected),
+            ),
+            (
+                "(non-member, group message) pairs read",
+                g.non_member_reads.to_string(),
+            ),
+            (
+                "encrypted messages checked / opened by honest nodes",
+                format!("{} / {}", g.box2_checked, g.box2_opened),
+            ),
+        ];
+        for (k, v) in rows {
+            let _ = writeln!(md, "| {k} | {v} |");
+        }
+    }
     md.push_str("\n## Plots\n\n![deliveries](deliveries.svg)\n\n![per-node load](per-node-load.svg)\n");
     let md_path = dir.join("report.md");
     std::fs::write(&md_path, md)?;

@@ -284,6 +284,10 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         }
     }
 
+    let mut group_sim = (sc.groups.count > 0).then(|| {
+        let honest: Vec<usize> = honest_authors.iter().copied().collect();
+        crate::groups::GroupSim::plan(&sc.groups, &honest, &mut world, &mut setup)
+    });
     let mut m = Metrics::new(n);
     let mut genuine: BTreeMap<(usize, u64), Vec<MsgId>> = BTreeMap::new();
     let mut published: BTreeMap<usize, u64> = BTreeMap::new();
@@ -333,6 +337,13 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
                             .expect("a parked store reopens");
                         world.hosts[host].node = Some(node);
                         world.schedule(world.now_us, Ev::Tick { host });
+                    }
+                }
+            }
+            Ev::Group(op) => {
+                if let Some(g) = group_sim.as_mut() {
+                    if let Some((host, msg)) = g.handle(op, &mut world, &mut setup) {
+                        record(&world, host, &msg, &plan, &mut m, &mut genuine, &mut published);
                     }
                 }
             }
@@ -397,6 +408,11 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             }
         }
     }
+    let groups = group_sim.as_ref().map(|g| {
+        let (summary, v) = g.check(&world, &plan.expect);
+        violations.extend(v);
+        summary
+    });
     const MAX_QUEUED: usize = 64 * 1024 * 1024 + 1024 * 1024;
     if m.max_queued_bytes > MAX_QUEUED {
         violations.push(format!("a link held {} bytes in flight", m.max_queued_bytes));
@@ -405,8 +421,9 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         return Err(violation(
             sc.duration_s * 1000,
             format!(
-                "{v} (and {} more; {} connections made, {} dials failed, {} messages delivered, {} events, {} rejected, closes {:?})",
+                "{v} (and {} more{}; {} connections made, {} dials failed, {} messages delivered, {} events, {} rejected, closes {:?})",
                 violations.len() - 1,
+                violations[1..].iter().take(4).map(|v| format!(", {v}")).collect::<String>(),
                 m.connections,
                 m.dial_failures,
                 m.delivered,
@@ -437,7 +454,16 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
                 "every fork of a forking feed is detected by an honest node, where honest nodes replicating the feed link its two halves".into(),
                 "every honest node holds, at the end, every honest feed in its scope that a path of nodes replicating it connects to its author".into(),
                 "bytes in flight per link stay bounded".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(groups.iter().flat_map(|_| {
+                [
+                    "every group member holds the group key and reads every message of the group, those posted before it joined included".to_string(),
+                    "no other honest node holds a group's key or reads any of its messages".to_string(),
+                    "every honest node that replicates a member stores its group ciphertexts".to_string(),
+                ]
+            }))
+            .collect(),
             violations: Vec::new(),
         },
         follows_unreachable: plan.unreachable,
@@ -463,6 +489,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         max_queued_bytes_per_link: m.max_queued_bytes,
         timeline_deliveries_per_s: m.timeline.clone(),
         events: world.steps,
+        groups,
     })
 }
 
@@ -494,27 +521,8 @@ fn publish(
                 c["text"] = json!(format!("the other branch {}", rng.next_u64()));
             }
             let Ok(msg) = node.publish(&c, now) else { return };
-            genuine.entry((a, msg.sequence)).or_default().push(msg.id);
             world.touch(host);
-            if a != host {
-                return; // the second branch: counted once, with the first
-            }
-            published.insert(a, msg.sequence);
-            if role == Role::Honest {
-                let waiting = (0..plan.expect.len())
-                    .filter(|h| {
-                        *h != host && world.hosts[*h].role == Role::Honest && plan.expect[*h].contains(&a)
-                    })
-                    .count();
-                m.messages.insert(
-                    (a, msg.sequence),
-                    MsgStat {
-                        published_ms: now,
-                        waiting,
-                        converged_ms: (waiting == 0).then_some(now),
-                    },
-                );
-            }
+            record(world, host, &msg, plan, m, genuine, published);
         }
         Role::Forger => {
             // The next message of a random honest feed it holds, signed with its own key: the
@@ -566,6 +574,38 @@ fn publish(
             }
         }
         Role::Flooder => {}
+    }
+}
+
+/// Notes a message published by `host`: genuine (for the forgery check) and, for the first
+/// branch of a feed, awaited by every honest node that replicates it.
+fn record(
+    world: &World,
+    host: usize,
+    msg: &StoredMsg,
+    plan: &Plan,
+    m: &mut Metrics,
+    genuine: &mut BTreeMap<(usize, u64), Vec<MsgId>>,
+    published: &mut BTreeMap<usize, u64>,
+) {
+    let a = plan.author[host];
+    genuine.entry((a, msg.sequence)).or_default().push(msg.id);
+    if a != host {
+        return; // the second branch: counted once, with the first
+    }
+    published.insert(a, msg.sequence);
+    if world.hosts[host].role == Role::Honest {
+        let waiting = (0..plan.expect.len())
+            .filter(|h| *h != host && world.hosts[*h].role == Role::Honest && plan.expect[*h].contains(&a))
+            .count();
+        m.messages.insert(
+            (a, msg.sequence),
+            MsgStat {
+                published_ms: msg.received,
+                waiting,
+                converged_ms: (waiting == 0).then_some(msg.received),
+            },
+        );
     }
 }
 

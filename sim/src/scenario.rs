@@ -25,6 +25,8 @@ pub struct Scenario {
     pub network: Network,
     pub faults: Faults,
     pub byzantine: Byzantine,
+    /// Private groups: created, members added over time, messages posted to them.
+    pub groups: crate::groups::GroupsConfig,
     /// Share signature verdicts between simulated nodes (a pure function: the outcome is the
     /// same without it, which a test shows).
     pub signature_memo: bool,
@@ -47,6 +49,7 @@ impl Default for Scenario {
             network: Network::default(),
             faults: Faults::default(),
             byzantine: Byzantine::default(),
+            groups: Default::default(),
             signature_memo: true,
             compare_replication: false,
         }

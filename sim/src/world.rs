@@ -64,6 +64,7 @@ pub enum Ev {
     Up { host: usize },
     Partition { side: Vec<usize> },
     Heal,
+    Group(crate::groups::GroupOp),
 }
 
 #[derive(Debug, Clone)]
@@ -261,7 +262,7 @@ impl World {
                     self.dirty.push(host);
                 }
             }
-            Ev::Publish { .. } | Ev::Down { .. } | Ev::Up { .. } => {
+            Ev::Publish { .. } | Ev::Down { .. } | Ev::Up { .. } | Ev::Group(_) => {
                 unreachable!("handled by the run loop before they reach the world")
             }
             Ev::Partition { side } => {

@@ -84,3 +84,25 @@ fn a_violation_names_the_seed_and_the_replay_command() {
     assert!(v.what.contains("holds"), "{v}");
     assert_eq!(v.replay, "ssb-harness sim smoke --seed 7 --nodes 20");
 }
+
+#[test]
+fn group_members_read_their_groups_and_nobody_else_does() {
+    let mut sc = Scenario::load("groups").unwrap();
+    sc.nodes = 40;
+    sc.groups.count = 3;
+    sc.groups.messages = 8;
+    let s = quiet(&sc).unwrap_or_else(|v| panic!("{v}"));
+    let g = s.groups.as_ref().expect("a groups summary");
+    assert!(s.invariants.held);
+    assert_eq!(g.groups, 3);
+    assert_eq!(g.members, 3 * sc.groups.members);
+    assert_eq!(g.group_messages, 3 * 8);
+    assert_eq!(g.member_reads, g.member_reads_expected);
+    assert_eq!(g.member_reads_expected, g.members * 8);
+    assert_eq!(g.non_member_reads, 0);
+    // Every honest node looked at every encrypted message (init, add-member, posts) it stored.
+    assert!(
+        g.box2_checked
+            >= (sc.nodes as u64 - 1) * (g.groups + g.add_member_messages + g.group_messages) as u64
+    );
+}

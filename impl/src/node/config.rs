@@ -84,6 +84,9 @@ pub struct NodeConfig {
     /// runs dry, and at least every 100 ms), which groups many batches into one fsync. Published
     /// messages are durable before `publish` returns either way.
     pub sync_each_batch: bool,
+    /// How many key slots of a box2 message the node tries with each non-group key (the JS
+    /// stack tries 8; envelopes hold up to 16).
+    pub box2_attempts: usize,
 }
 
 impl Default for NodeConfig {
@@ -106,6 +109,7 @@ impl Default for NodeConfig {
             max_blob: crate::store::blobs::MAX_BLOB_SIZE as u64,
             sync_each_batch: false,
             verify_threads: 1,
+            box2_attempts: crate::private::box2::DEFAULT_MAX_ATTEMPTS,
             signature_memo: None,
         }
     }

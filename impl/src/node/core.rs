@@ -169,6 +169,8 @@ pub struct Node {
     pub(super) dirty: bool,
     pub(super) now: u64,
     pub stats: NodeStats,
+    /// Keys for private messages and what they opened (see `private`).
+    pub(super) private: super::private::PrivateIndex,
 }
 
 impl Node {
@@ -180,6 +182,7 @@ impl Node {
         blobs: Box<dyn Blobs>,
     ) -> Result<Node, NodeError> {
         let me = keys.id();
+        let private = super::private::PrivateIndex::new(&keys);
         let mut node = Node {
             keys,
             me,
@@ -200,6 +203,7 @@ impl Node {
             dirty: false,
             now: 0,
             stats: NodeStats::default(),
+            private,
         };
         for (feed, latest) in node.store.feeds() {
             let mut from = 1;
@@ -210,6 +214,7 @@ impl Node {
                 }
                 for m in &batch {
                     node.graph_apply(m);
+                    node.index_private(m);
                 }
                 from = batch.last().map_or(latest + 1, |m| m.sequence + 1);
             }

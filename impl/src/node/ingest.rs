@@ -195,6 +195,7 @@ impl Node {
         if self.graph_apply(&m) {
             self.rescope();
         }
+        self.index_private(&m);
         self.fan_out(author, seq, from.map(|(c, _)| c));
         Ingested::Appended
     }
@@ -338,6 +339,7 @@ impl Node {
         if self.graph_apply(&m) {
             self.rescope();
         }
+        self.index_private(&m);
         self.fan_out(self.me, seq, None);
         self.after_batch();
         Ok(m)

@@ -13,8 +13,10 @@ mod core;
 mod inbox;
 mod ingest;
 pub mod memo;
+mod private;
 pub mod runtime;
 
 pub use config::{NodeConfig, PeerAddr, Replication};
 pub use core::{ConnId, Node, NodeError, NodeEvent, NodeStats, Output};
 pub use memo::SignatureMemo;
+pub use private::{GroupInfo, PrivateRead, PrivateStats, ReadVia, Recipient};

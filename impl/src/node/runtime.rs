@@ -15,8 +15,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::config::PeerAddr;
 use super::core::{ConnId, Node, NodeEvent, Output};
+use super::private::{GroupInfo, PrivateRead, Recipient};
 use crate::driver;
 use crate::identity::{FeedId, Keypair};
+use crate::legacy::message::MsgId;
+use crate::private::groups::GroupId;
 use crate::store::blobs::BlobId;
 use crate::store::StoredMsg;
 
@@ -62,7 +65,11 @@ enum Command {
     Peers(oneshot::Sender<Vec<FeedId>>),
     Stats(oneshot::Sender<super::core::NodeStats>),
     Stop(oneshot::Sender<()>),
+    /// Runs on the node with the runtime's randomness and clock (the private-message calls).
+    With(NodeCall),
 }
+
+type NodeCall = Box<dyn FnOnce(&mut Node, &mut ChaCha20Rng, u64) + Send>;
 
 enum Event {
     Connected {
@@ -184,6 +191,75 @@ impl NodeHandle {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Runs `f` on the node (with the runtime's randomness and the time) and returns its answer.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Node, &mut ChaCha20Rng, u64) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.ask(|tx| {
+            Command::With(Box::new(move |node, rng, now| {
+                let _ = tx.send(f(node, rng, now));
+            }))
+        })
+        .await
+    }
+
+    /// Publishes `content` boxed with box2 to `recipients` (see [`Node::publish_box2`]).
+    pub async fn publish_box2(&self, content: Json, recipients: Vec<Recipient>) -> Result<StoredMsg, String> {
+        self.with(move |n, rng, now| {
+            n.publish_box2(&content, &recipients, rng, now)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|| Err("node stopped".into()))
+    }
+
+    /// Publishes `content` boxed with private-box to `recipients` and ourselves.
+    pub async fn publish_box1(&self, content: Json, recipients: Vec<FeedId>) -> Result<StoredMsg, String> {
+        self.with(move |n, rng, now| {
+            n.publish_box1(&content, &recipients, rng, now)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|| Err("node stopped".into()))
+    }
+
+    /// Creates a private group; its id and init message.
+    pub async fn create_group(&self) -> Result<(GroupId, StoredMsg), String> {
+        self.with(move |n, rng, now| n.create_group(rng, now).map_err(|e| e.to_string()))
+            .await
+            .unwrap_or_else(|| Err("node stopped".into()))
+    }
+
+    /// Adds members to a group we hold the key of.
+    pub async fn add_members(&self, group: GroupId, members: Vec<FeedId>) -> Result<StoredMsg, String> {
+        self.with(move |n, rng, now| {
+            n.add_members(group, &members, rng, now)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|| Err("node stopped".into()))
+    }
+
+    /// Gives the node a group key learnt elsewhere.
+    pub async fn add_group_key(&self, group: GroupId, key: [u8; 32]) {
+        self.with(move |n, _, _| n.add_group_key(group, key, None)).await;
+    }
+
+    /// The groups whose keys the node holds.
+    pub async fn groups(&self) -> Vec<(GroupId, GroupInfo)> {
+        self.with(|n, _, _| n.groups().iter().map(|(g, i)| (*g, i.clone())).collect())
+            .await
+            .unwrap_or_default()
+    }
+
+    /// What the node read of a private message, if it could.
+    pub async fn read_private(&self, id: MsgId) -> Option<PrivateRead> {
+        self.with(move |n, _, _| n.read_private(&id).cloned())
+            .await
+            .flatten()
     }
 
     /// Says goodbye to every peer and stops.
@@ -409,6 +485,7 @@ impl Actor {
             Command::Stats(tx) => {
                 let _ = tx.send(self.node.stats.clone());
             }
+            Command::With(f) => f(&mut self.node, &mut self.rng, now),
             Command::Stop(_) => {}
         }
     }
