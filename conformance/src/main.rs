@@ -17,6 +17,7 @@ use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
 mod node_cmd;
+mod scaling_cmd;
 mod sim_cmd;
 
 #[derive(Parser)]
@@ -97,7 +98,17 @@ enum Command {
         /// Turn off the signature memo shared between simulated nodes.
         #[arg(long)]
         no_memo: bool,
+        /// Hub nodes, overriding the scenario's (hub topologies).
+        #[arg(long)]
+        hubs: Option<usize>,
+        /// Follows per node, overriding the scenario's.
+        #[arg(long)]
+        follows: Option<usize>,
     },
+    /// Wall time and peak memory of one scenario at several sizes, each run in its own process
+    /// (same per-node workload; hubs grow with the node count): reports/sim/scaling.md and
+    /// scaling.svg.
+    SimScaling(scaling_cmd::ScalingArgs),
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -166,6 +177,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replication,
             reports,
             no_memo,
+            hubs,
+            follows,
         } => sim_cmd::run(sim_cmd::SimArgs {
             scenario,
             seed,
@@ -173,7 +186,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replication,
             reports: reports.unwrap_or_else(|| workspace_root().join("reports")),
             no_memo,
+            hubs,
+            follows,
         }),
+        Command::SimScaling(a) => scaling_cmd::run(a),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;

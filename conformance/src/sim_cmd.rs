@@ -17,6 +17,8 @@ pub struct SimArgs {
     pub replication: Option<String>,
     pub reports: PathBuf,
     pub no_memo: bool,
+    pub hubs: Option<usize>,
+    pub follows: Option<usize>,
 }
 
 fn run_one(sc: &Scenario) -> anyhow::Result<Result<(Summary, RunFacts), ssb_sim::Violation>> {
@@ -53,6 +55,12 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     }
     if a.no_memo {
         sc.signature_memo = false;
+    }
+    if let Some(h) = a.hubs {
+        sc.topology.hubs = h;
+    }
+    if let Some(f) = a.follows {
+        sc.follows.count = f;
     }
     sc.check().map_err(|e| anyhow::anyhow!(e))?;
     let methods: Vec<String> = if sc.compare_replication {

@@ -65,6 +65,11 @@ pub fn write(dir: &Path, sc: &Scenario, s: &Summary, facts: &RunFacts) -> std::i
     text.push('\n');
     std::fs::write(&json, text)?;
     written.push(json);
+    // This run's wall time and memory, apart from the summary (they vary between runs).
+    let run_json = dir.join("run.json");
+    let facts_json = serde_json::json!({"wall_ms": facts.wall_ms as u64, "peak_rss_kb": facts.peak_rss_kb});
+    std::fs::write(&run_json, format!("{facts_json}\n"))?;
+    written.push(run_json);
 
     let timeline = dir.join("deliveries.svg");
     line_plot(

@@ -12,11 +12,12 @@ use serde_json::json;
 use ssb_impl::legacy::message::{sign_message, MsgId};
 use ssb_impl::legacy::{self, Mode};
 use ssb_impl::node::{Node, NodeConfig, NodeEvent, PeerAddr, Replication, SignatureMemo};
-use ssb_impl::store::{MemoryBlobs, MemoryStore, StoredMsg};
+use ssb_impl::store::{MemoryBlobs, StoredMsg};
 use ssb_impl::{FeedId, Keypair};
 
 use crate::metrics::{Invariants, Metrics, MsgStat, Percentiles, Summary};
 use crate::scenario::Scenario;
+use crate::shared_store::{Pool, SharedStore};
 use crate::topology;
 use crate::world::{Ev, Observed, Role, World};
 
@@ -203,11 +204,12 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             }
         }
     }
+    let pool = Pool::new();
     for h in 0..n {
         let node = Node::new(
             keys[h].clone(),
             plan.configs[h].clone(),
-            Box::new(MemoryStore::new()),
+            Box::new(SharedStore::new(pool.clone())),
             Box::new(MemoryBlobs::new()),
         )
         .expect("a memory store opens");

@@ -5,6 +5,7 @@
 //! of every message is the same whatever the thread count: only the time changes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
@@ -82,14 +83,48 @@ impl Node {
         let batch = std::mem::take(&mut self.inbox);
         let hmac = self.config.hmac_key;
         let threads = self.config.verify_threads.max(1);
-        let prepared: Vec<Result<Prepared, Early>> = par_map(&batch, threads, |m| {
-            let v = parse_message(&m.bytes).ok_or(Early::NotJson)?;
-            let p = prepare(&v, hmac.as_ref()).map_err(Early::Invalid)?;
-            match m.expect {
-                Some(f) if f != p.checked.author => Err(Early::WrongFeed(f)),
-                _ => Ok(p),
+        let memo_arc = self.config.signature_memo.clone();
+        let memo = memo_arc.as_deref();
+        let body_memo = memo.filter(|_| hmac.is_none());
+        // A body another node of this process checked already is not parsed again.
+        let remembered: Vec<Option<(Arc<Prepared>, Option<bool>)>> = batch
+            .iter()
+            .map(|m| body_memo.and_then(|mm| mm.prepared(&m.bytes)))
+            .collect();
+        let parsed: Vec<Option<Result<Prepared, Early>>> = par_map(&batch, threads, |m| {
+            if body_memo.is_some_and(|mm| mm.knows(&m.bytes)) {
+                return None;
             }
+            let v = match parse_message(&m.bytes) {
+                Some(v) => v,
+                None => return Some(Err(Early::NotJson)),
+            };
+            Some(prepare(&v, hmac.as_ref()).map_err(Early::Invalid))
         });
+        let prepared: Vec<Result<Prepared, Early>> = parsed
+            .into_iter()
+            .zip(&remembered)
+            .zip(&batch)
+            .map(|((p, r), m)| {
+                let p = match (p, r) {
+                    (Some(p), _) => {
+                        if let (Ok(p), Some(mm)) = (&p, body_memo) {
+                            mm.put_prepared(&m.bytes, Arc::new(p.clone()));
+                        }
+                        p
+                    }
+                    (None, Some((known, _))) => Ok(Prepared::clone(known)),
+                    // Forgotten in between (the memo was cleared): parse it here.
+                    (None, None) => parse_message(&m.bytes)
+                        .ok_or(Early::NotJson)
+                        .and_then(|v| prepare(&v, hmac.as_ref()).map_err(Early::Invalid)),
+                };
+                p.and_then(|p| match m.expect {
+                    Some(f) if f != p.checked.author => Err(Early::WrongFeed(f)),
+                    _ => Ok(p),
+                })
+            })
+            .collect();
         let keys: BTreeMap<FeedId, Option<VerifyingKey>> = prepared
             .iter()
             .filter_map(|p| p.as_ref().ok().map(|p| p.checked.author))
@@ -98,13 +133,20 @@ impl Node {
             .map(|a| (a, self.verifying_key(&a)))
             .collect();
         let scope = &self.scope;
-        let memo = self.config.signature_memo.as_deref();
+        let checks: Vec<(&Result<Prepared, Early>, Option<bool>)> = prepared
+            .iter()
+            .zip(&remembered)
+            .map(|(p, r)| (p, r.as_ref().and_then(|r| r.1)))
+            .collect();
         // Feeds out of scope are dropped without a check.
-        let signatures: Vec<bool> = par_map(&prepared, threads, |p| {
+        let signatures: Vec<bool> = par_map(&checks, threads, |(p, known)| {
             p.as_ref().is_ok_and(|p| {
                 let author = &p.checked.author;
                 if !scope.contains(author) {
                     return false;
+                }
+                if let Some(v) = known {
+                    return *v;
                 }
                 if let Some(v) = memo.and_then(|m| m.get(&author.0, &p.signed, &p.signature)) {
                     return v;
@@ -118,6 +160,13 @@ impl Node {
                 ok
             })
         });
+        if let Some(mm) = body_memo {
+            for (((m, p), ok), (_, known)) in batch.iter().zip(&prepared).zip(&signatures).zip(&checks) {
+                if known.is_none() && p.as_ref().is_ok_and(|p| scope.contains(&p.checked.author)) {
+                    mm.set_verdict(&m.bytes, *ok);
+                }
+            }
+        }
         for ((m, p), signature_ok) in batch.into_iter().zip(prepared).zip(signatures) {
             if !self.conns.contains_key(&m.conn) {
                 continue;
