@@ -41,7 +41,10 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     let dir = js_node_dir();
     let mut result = Ok(());
     INSTALL.call_once(|| {
-        if dir.join("node_modules/ssb-db2").is_dir() && dir.join("node_modules/ssb-server").is_dir() {
+        let installed = ["ssb-db2", "ssb-server", "envelope-js"]
+            .iter()
+            .all(|p| dir.join("node_modules").join(p).is_dir());
+        if installed {
             return;
         }
         result = match Command::new("npm")

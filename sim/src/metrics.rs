@@ -32,6 +32,7 @@ pub struct Metrics {
     /// Deliveries per simulated second.
     pub timeline: Vec<u64>,
     pub max_queued_bytes: usize,
+    pub torn_lost: u64,
 }
 
 /// Percentiles of a sorted list.
@@ -74,6 +75,8 @@ pub struct Summary {
     pub closes: BTreeMap<String, u64>,
     pub forks_detected: BTreeMap<String, u64>,
     pub max_queued_bytes_per_link: usize,
+    /// Received messages that crashed hosts had not synced and lost (they replicate again).
+    pub messages_lost_to_torn_writes: u64,
     pub timeline_deliveries_per_s: Vec<u64>,
     pub events: u64,
     /// The private groups of the run, if the scenario has any.

@@ -93,6 +93,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         sc.network.loss,
         sc.network.retransmit_ms,
     );
+    world.slow_kib_per_s = sc.byzantine.slow_kib_per_s;
     let byz = &sc.byzantine;
     // Roles from the end of the list: flooders, forgers, then forker pairs.
     let mut roles = vec![Role::Honest; n];
@@ -100,6 +101,10 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
     for _ in 0..byz.flooders {
         i -= 1;
         roles[i] = Role::Flooder;
+    }
+    for _ in 0..byz.slow {
+        i -= 1;
+        roles[i] = Role::Slow;
     }
     for _ in 0..byz.forgers {
         i -= 1;
@@ -239,7 +244,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
     let (w0, w1) = (sc.workload.start_s * 1_000_000, sc.workload.end_s * 1_000_000);
     for h in 0..n {
         let count = match roles[h] {
-            Role::Honest => sc.workload.messages_per_node,
+            Role::Honest | Role::Slow => sc.workload.messages_per_node,
             Role::Forger => sc.workload.messages_per_node.div_ceil(2),
             Role::Forker if author[h] == h => sc.workload.messages_per_node,
             _ => 0,
@@ -327,7 +332,13 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             Ev::Down { host } => {
                 down_depth[host] += 1;
                 if let Some(node) = world.hosts[host].node.take() {
-                    world.hosts[host].parked = Some(node.into_parts());
+                    let (mut store, blobs) = node.into_parts();
+                    // What was not synced is torn: a random prefix of it survives.
+                    if let Some(s) = store.as_any_mut().and_then(|a| a.downcast_mut::<SharedStore>()) {
+                        let keep = (setup.next_u64() % (s.unsynced() as u64 + 1)) as usize;
+                        m.torn_lost += s.crash(keep) as u64;
+                    }
+                    world.hosts[host].parked = Some((store, blobs));
                     world.drop_host_links(host);
                 }
             }
@@ -489,6 +500,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         closes: m.closes.clone(),
         forks_detected: m.forks.clone(),
         max_queued_bytes_per_link: m.max_queued_bytes,
+        messages_lost_to_torn_writes: m.torn_lost,
         timeline_deliveries_per_s: m.timeline.clone(),
         events: world.steps,
         groups,
@@ -517,7 +529,7 @@ fn publish(
         return;
     };
     match role {
-        Role::Honest | Role::Forker => {
+        Role::Honest | Role::Forker | Role::Slow => {
             let mut c = content(rng, sc, &follows[host], ids, count);
             if role == Role::Forker && a != host {
                 c["text"] = json!(format!("the other branch {}", rng.next_u64()));

@@ -202,7 +202,7 @@ pub struct Churn {
 }
 
 /// Misbehaving nodes (taken from the end of the node list).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Byzantine {
     /// Publish messages for other nodes' feeds, signed with the wrong key.
@@ -212,6 +212,21 @@ pub struct Byzantine {
     pub forkers: usize,
     /// Send oversized and endless data to their neighbours.
     pub flooders: usize,
+    /// Reference nodes that read slowly (at `slow_kib_per_s`), so their peers' writes back up.
+    pub slow: usize,
+    pub slow_kib_per_s: u64,
+}
+
+impl Default for Byzantine {
+    fn default() -> Self {
+        Byzantine {
+            forgers: 0,
+            forkers: 0,
+            flooders: 0,
+            slow: 0,
+            slow_kib_per_s: 16,
+        }
+    }
 }
 
 /// Where the bundled scenarios live.
@@ -235,7 +250,8 @@ impl Scenario {
 
     /// Refuses settings that cannot run.
     pub fn check(&self) -> Result<(), String> {
-        let byz = self.byzantine.forgers + self.byzantine.forkers + self.byzantine.flooders;
+        let byz =
+            self.byzantine.forgers + self.byzantine.forkers + self.byzantine.flooders + self.byzantine.slow;
         if self.nodes < 2 || byz >= self.nodes {
             return Err(format!(
                 "{} nodes with {byz} Byzantine ones cannot run",

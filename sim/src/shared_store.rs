@@ -4,6 +4,10 @@
 //! per message instead of a copy of it, which is what lets thousands of nodes that each hold
 //! thousands of messages fit in memory. It answers exactly as `MemoryStore` does (a test checks
 //! both on one sequence of appends).
+//!
+//! It also models a disk under a crash: appends since the last `sync` are not durable, and
+//! [`SharedStore::crash`] drops all but a prefix of them, as a log whose torn tail is truncated
+//! on reopening would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -90,6 +94,8 @@ pub struct SharedStore {
     /// Per feed: `msgs[i]` has sequence `i + 1`.
     feeds: BTreeMap<FeedId, Vec<Held>>,
     count: u64,
+    /// The feeds of the appends since the last sync, in order (not durable yet).
+    unsynced: Vec<FeedId>,
 }
 
 impl SharedStore {
@@ -98,7 +104,32 @@ impl SharedStore {
             pool,
             feeds: BTreeMap::new(),
             count: 0,
+            unsynced: Vec::new(),
         }
+    }
+
+    /// Appends not made durable yet.
+    pub fn unsynced(&self) -> usize {
+        self.unsynced.len()
+    }
+
+    /// The host crashed: of the appends not yet synced, only the first `keep` survive; the
+    /// others are dropped, newest first (each is then its feed's last message). Returns how
+    /// many were lost.
+    pub fn crash(&mut self, keep: usize) -> usize {
+        let lost = self.unsynced.len().saturating_sub(keep);
+        for _ in 0..lost {
+            let feed = self.unsynced.pop().expect("counted");
+            if let Some(v) = self.feeds.get_mut(&feed) {
+                v.pop();
+                self.count -= 1;
+                if v.is_empty() {
+                    self.feeds.remove(&feed);
+                }
+            }
+        }
+        self.unsynced.clear();
+        lost
     }
 
     fn feed(&self, author: &FeedId) -> &[Held] {
@@ -149,11 +180,13 @@ impl Store for SharedStore {
                 received: m.received,
             });
             self.count += 1;
+            self.unsynced.push(m.author);
         }
         Ok(())
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
+        self.unsynced.clear();
         Ok(())
     }
 
@@ -197,6 +230,10 @@ impl Store for SharedStore {
 
     fn len(&self) -> u64 {
         self.count
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }
 
@@ -270,5 +307,31 @@ mod tests {
         assert!(shared[0].get_by_id(&other.id).unwrap().is_none());
         assert!(shared[1].get_by_id(&other.id).unwrap().is_some());
         assert_eq!(pool.len(), 6);
+    }
+
+    /// A crash keeps what was synced and a prefix of the rest; feeds stay chains.
+    #[test]
+    fn a_crash_loses_a_suffix_of_the_unsynced_appends() {
+        let (a, b) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+        let mut s = SharedStore::new(Pool::new());
+        s.append(&[msg(&a, 1, 0), msg(&a, 2, 0)]).unwrap();
+        s.sync().unwrap();
+        s.append(&[msg(&b, 1, 0), msg(&a, 3, 0), msg(&b, 2, 0), msg(&a, 4, 0)])
+            .unwrap();
+        assert_eq!(s.unsynced(), 4);
+        assert_eq!(s.crash(2), 2);
+        assert_eq!(s.crash(0), 0, "nothing unsynced is left");
+        assert_eq!(
+            s.feeds(),
+            vec![(a.id(), 3), (b.id(), 1)]
+                .into_iter()
+                .collect::<BTreeMap<_, _>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(s.len(), 4);
+        // The lost messages come back by replication like any others.
+        s.append(&[msg(&a, 4, 0), msg(&b, 2, 0)]).unwrap();
+        assert_eq!(s.latest(&b.id()).unwrap().sequence, 2);
     }
 }

@@ -25,6 +25,9 @@ pub enum Role {
     Forker,
     /// Sends a header announcing a huge body on every connection.
     Flooder,
+    /// A reference node that reads slowly: bytes towards it arrive at `World::slow_kib_per_s`,
+    /// so its peers' writes back up.
+    Slow,
 }
 
 /// One simulated host.
@@ -44,6 +47,8 @@ struct Link {
     enc: [Encrypter; 2],
     dec: [Decrypter; 2],
     latency_us: u64,
+    /// Microseconds end `i` takes to read a KiB (0: as fast as they come).
+    read_us_per_kib: [u64; 2],
     /// When the last bytes towards end `i` arrive.
     last_arrival: [u64; 2],
     /// Bytes sent by end `i` and not yet arrived.
@@ -120,6 +125,8 @@ pub struct World {
     dirty: Vec<usize>,
     /// Events handled so far.
     pub steps: u64,
+    /// How fast slow hosts read.
+    pub slow_kib_per_s: u64,
 }
 
 impl World {
@@ -143,6 +150,7 @@ impl World {
             observed: Vec::new(),
             dirty: Vec::new(),
             steps: 0,
+            slow_kib_per_s: 16,
         }
     }
 
@@ -259,6 +267,8 @@ impl World {
                 let now = self.now_ms();
                 if let Some(n) = self.hosts[host].node.as_mut() {
                     n.tick(now);
+                    // Received messages are made durable once a tick (a group fsync).
+                    n.sync();
                     self.dirty.push(host);
                 }
             }
@@ -347,7 +357,8 @@ impl World {
         let mut out = Vec::with_capacity(plain.len() + 64);
         l.enc[from].encrypt(plain, &mut out);
         let to = 1 - from;
-        let at = (now + l.latency_us + retransmit).max(l.last_arrival[to]);
+        let reading = l.read_us_per_kib[to] * out.len() as u64 / 1024;
+        let at = (now + l.latency_us + retransmit).max(l.last_arrival[to] + reading);
         l.last_arrival[to] = at;
         l.in_flight[from] += out.len();
         let queued = l.in_flight[from];
@@ -415,6 +426,13 @@ impl World {
                     Decrypter::new(so.decrypt_key, so.decrypt_nonce),
                 ],
                 latency_us,
+                read_us_per_kib: [from, to].map(|h| {
+                    if self.hosts[h].role == Role::Slow {
+                        1_000_000 / self.slow_kib_per_s.max(1)
+                    } else {
+                        0
+                    }
+                }),
                 last_arrival: [0; 2],
                 in_flight: [0; 2],
                 up: true,

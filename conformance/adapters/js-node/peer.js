@@ -90,6 +90,7 @@ function checkPortFree (port, cb) {
 
 let peer = null
 let sbot = null
+let priv = null // lib/private.js
 const appendWaiters = new Set() // {feed, seq, done}
 
 process.on('uncaughtException', (err) => {
@@ -111,6 +112,7 @@ checkPortFree(args.port, (err) => {
   }
   peer = args.stack === 'db2' ? require('./lib/stack-db2')(opts) : require('./lib/stack-classic')(opts)
   sbot = peer.sbot
+  priv = require('./lib/private')({ peer, sbot, keys })
 
   sbot.on('rpc:connect', (rpc, isClient) => {
     if (rpc.id === sbot.id) return
@@ -505,11 +507,27 @@ const handlers = {
 
   stop (c, cb) {
     stopAndExit(cb)
+  },
+
+  // private messages (lib/private.js)
+  publishBox2 (c, cb) { priv.publishBox2(c, trackTs(cb)) },
+  unboxBox2 (c, cb) { priv.unboxBox2(c, cb) },
+  publishBox1 (c, cb) { priv.publishBox1(c, trackTs(cb)) },
+  unboxBox1 (c, cb) { priv.unboxBox1(c, cb) },
+  addGroup (c, cb) { priv.addGroup(c, cb) }
+}
+
+// A private publish takes a timestamp from the clock: keep publish's
+// monotonic_ts start after it.
+function trackTs (cb) {
+  return (err, res) => {
+    if (!err && res && res.ts > lastPublishedTs) lastPublishedTs = res.ts
+    cb(err, res)
   }
 }
 
 // Commands that write; `stop` lets them finish first (up to 5 s).
-const WRITES = new Set(['publish', 'follow', 'unfollow', 'block', 'blobAdd'])
+const WRITES = new Set(['publish', 'follow', 'unfollow', 'block', 'blobAdd', 'publishBox2', 'publishBox1', 'addGroup'])
 let writesInFlight = 0
 
 let stopping = false

@@ -395,6 +395,72 @@ async function scenarioStartup () {
   }
 }
 
+// Private messages (lib/private.js): box2 to a group key and box1, written on one
+// peer, replicated, read on another; what ssb-db2's own indexing decrypts.
+async function scenarioPrivate () {
+  const A = await new Peer('private-A', 'db2', ['--timeout-ms', '0']).start()
+  const B = await new Peer('private-B', 'db2', ['--timeout-ms', '0']).start()
+  const C = await new Peer('private-C', 'classic', ['--timeout-ms', '0']).start()
+  try {
+    const groupKey = crypto.randomBytes(32).toString('base64')
+    const groupId = 'ssb:identity/group/' + crypto.randomBytes(32).toString('base64url') + '='
+    const wrongKey = crypto.randomBytes(32).toString('base64')
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
+
+    const a1 = await A.cmd('publishBox2', { groupKey, content: { type: 'post', text: 'a1' } })
+    check(a1.seq === 1 && a1.previous === null && /\.box2$/.test(a1.content), 'private: db2 publishes envelope-js box2 as its first message (nil previous)', a1)
+    const a2 = await A.cmd('publishBox1', { content: { type: 'post', text: 'a2' }, recps: [A.id, B.id] })
+    check(a2.seq === 2 && /\.box$/.test(a2.content), 'private: db2 publishes box1 through ssb-db2 create (ssb-box)', a2)
+    const a3 = await A.cmd('publishBox2', { groupKey, content: { type: 'post', text: 'a3' } })
+    check(a3.previous === a2.key, 'private: the next box2 has the previous message in its context', a3)
+    let refused = null
+    try { await A.cmd('publishBox2', { groupId, via: 'ssb-db2', content: { type: 'post' } }) } catch (e) { refused = e.message }
+    check(refused !== null, 'private: ssb-db2 create to a group it does not know is refused (' + refused + ')')
+
+    const added = await B.cmd('addGroup', { groupId, groupKey })
+    check(same(added.groups, [groupId]), 'private: addGroup registers the group with ssb-box2', added)
+    await B.connectTo(A)
+    await B.cmd('replicate', { feed: A.id })
+    await B.cmd('wait', { feed: A.id, seq: 3, timeout_ms: 30000 })
+    const r1 = await B.cmd('unboxBox2', { msg: a1.key, groupKey })
+    check(r1.read && same(r1.content, { type: 'post', text: 'a1' }) && r1.db2.decrypted && same(r1.db2.content, r1.content),
+      'private: B reads A\'s box2 (envelope-js) and ssb-db2 decrypted it too', r1)
+    const r3 = await B.cmd('unboxBox2', { msg: a3.key, groupKey })
+    check(r3.read && r3.content.text === 'a3', 'private: B reads A\'s second box2 (non-nil previous)', r3)
+    const rw = await B.cmd('unboxBox2', { msg: a1.key, groupKey: wrongKey })
+    check(rw.read === false, 'private: another group key reads nothing (' + rw.reason + ')', rw)
+    const r2 = await B.cmd('unboxBox1', { msg: a2.key })
+    check(r2.read && r2.content.text === 'a2' && r2.db2.decrypted && r2.db2.format === 'box', 'private: B reads A\'s box1 (ssb-keys) and ssb-db2 decrypted it too', r2)
+
+    const b1 = await B.cmd('publishBox2', { groupId, via: 'ssb-db2', content: { type: 'post', text: 'b1' } })
+    check(/\.box2$/.test(b1.content), 'private: ssb-db2 create boxes to a registered group (ssb-box2)', b1)
+    const b2 = await B.cmd('publishBox1', { content: { type: 'post', text: 'b2' }, recps: [B.id] })
+    await A.cmd('replicate', { feed: B.id })
+    await A.cmd('wait', { feed: B.id, seq: b2.seq, timeout_ms: 30000 })
+    const rb1 = await A.cmd('unboxBox2', { msg: b1.key, groupKey })
+    check(rb1.read && same(rb1.content, { type: 'post', text: 'b1', recps: [groupId] }) && rb1.db2.decrypted === false,
+      'private: A reads ssb-db2\'s group message with envelope-js; A\'s ssb-db2 (group not registered) did not', rb1)
+    const rb2 = await A.cmd('unboxBox1', { msg: b2.key })
+    check(rb2.read === false && rb2.db2.decrypted === false, 'private: a box1 to someone else is read by neither', rb2)
+
+    // ssb-server 16 writes, db2 reads
+    const c1 = await C.cmd('publishBox2', { groupKey, content: { type: 'post', text: 'c1' } })
+    const c2 = await C.cmd('publishBox1', { content: { type: 'post', text: 'c2' }, recps: [C.id, A.id] })
+    await A.connectTo(C)
+    await A.cmd('replicate', { feed: C.id })
+    await A.cmd('wait', { feed: C.id, seq: c2.seq, timeout_ms: 30000 })
+    const rc1 = await A.cmd('unboxBox2', { msg: c1.key, groupKey })
+    const rc2 = await A.cmd('unboxBox1', { msg: c2.key })
+    check(rc1.read && rc1.content.text === 'c1' && rc2.read && rc2.content.text === 'c2' && rc2.db2.decrypted,
+      'private: box2 and box1 published by ssb-server 16 are read on db2', { rc1, rc2 })
+    const cr = await C.cmd('unboxBox1', { msg: c2.key })
+    check(cr.read && cr.content.text === 'c2', 'private: classic reads its own box1 (ssb-keys)', cr)
+  } catch (err) {
+    check(false, 'private: ' + err.message)
+  }
+  await Promise.all([A.stop(), B.stop(), C.stop()])
+}
+
 // ssb-server with ssb-ebt 5 on both sides.
 async function scenarioClassicEbt () {
   const n = 300
@@ -477,6 +543,7 @@ async function main () {
   await wrap('classic', scenarioClassic)
   await wrap('classic_ebt', scenarioClassicEbt)
   await wrap('mixed', scenarioMixed)
+  await wrap('private', scenarioPrivate)
   await wrap('idle', scenarioIdle)
   if (BENCH) {
     const n = 10000

@@ -14,7 +14,7 @@
 //! key is tried at once on every box2 message the node could not read yet, so a member added
 //! late reads the group's earlier messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRngCore;
 use serde_json::Value as Json;
@@ -78,13 +78,8 @@ pub struct PrivateStats {
     pub opened: u64,
     /// Box2 messages tried again when a group key arrived.
     pub retried: u64,
-}
-
-/// One box2 message the node could not read (yet).
-#[derive(Debug, Clone)]
-struct Unread {
-    ctx: Context,
-    ciphertext: Vec<u8>,
+    /// Opened, but the plaintext is not JSON (not indexed).
+    pub not_json: u64,
 }
 
 /// The node's private keys and the plaintext index.
@@ -94,7 +89,9 @@ pub struct PrivateIndex {
     /// DM keys per author, computed once (the spec's order first).
     dm_keys: BTreeMap<FeedId, Vec<RecipientKey>>,
     read: BTreeMap<MsgId, PrivateRead>,
-    unread: BTreeMap<MsgId, Unread>,
+    /// Box2 messages the node could not read (yet), by their place in the store: a new group
+    /// key is tried on them, read back from the store (no ciphertext is kept here).
+    unread: BTreeSet<(FeedId, u64)>,
     pub stats: PrivateStats,
 }
 
@@ -105,7 +102,7 @@ impl PrivateIndex {
             groups: BTreeMap::new(),
             dm_keys: BTreeMap::new(),
             read: BTreeMap::new(),
-            unread: BTreeMap::new(),
+            unread: BTreeSet::new(),
             stats: PrivateStats::default(),
         }
     }
@@ -188,19 +185,24 @@ impl Node {
 
     fn retry_unread(&mut self, group: GroupId, key: [u8; 32]) {
         let trial = [RecipientKey::new(key, schemes::PRIVATE_GROUP)];
-        let opened: Vec<(MsgId, Vec<u8>)> = self
-            .private
-            .unread
-            .iter()
-            .filter_map(|(id, u)| {
-                box2::open(&u.ciphertext, &u.ctx, &trial, 1)
-                    .ok()
-                    .map(|o| (*id, o.plaintext))
-            })
-            .collect();
+        let mut opened = Vec::new();
+        for (feed, seq) in &self.private.unread {
+            let Ok(Some(m)) = self.store.get(feed, *seq) else {
+                continue;
+            };
+            let Some((BoxFormat::Box2, ciphertext, previous)) = boxed_parts(&m) else {
+                continue;
+            };
+            let Some(ctx) = box2_context(m.author, previous) else {
+                continue;
+            };
+            if let Ok(o) = box2::open(&ciphertext, &ctx, &trial, 1) {
+                opened.push(((*feed, *seq), m.id, o.plaintext));
+            }
+        }
         self.private.stats.retried += self.private.unread.len() as u64;
-        for (id, plaintext) in opened {
-            self.private.unread.remove(&id);
+        for (place, id, plaintext) in opened {
+            self.private.unread.remove(&place);
             self.learn(id, &plaintext, ReadVia::Group(group), None);
         }
     }
@@ -257,7 +259,7 @@ impl Node {
                 match opened {
                     Some((o, via)) => self.learn(m.id, &o.plaintext, via, Some(o.key.read_key)),
                     None => {
-                        self.private.unread.insert(m.id, Unread { ctx, ciphertext });
+                        self.private.unread.insert((m.author, m.sequence));
                     }
                 }
             }
@@ -266,6 +268,8 @@ impl Node {
     /// Records a plaintext; group keys it carries join the keyring.
     fn learn(&mut self, id: MsgId, plaintext: &[u8], via: ReadVia, read_key: Option<[u8; 32]>) {
         let Ok(content) = serde_json::from_slice::<Json>(plaintext) else {
+            // Opened, but not JSON: no content to index.
+            self.private.stats.not_json += 1;
             return;
         };
         self.private.stats.opened += 1;
@@ -377,7 +381,8 @@ impl Node {
         self.publish_value(Value::string(&text), now)
     }
 
-    /// Publishes `content` boxed with private-box to `recipients` and ourselves (at most 7).
+    /// Publishes `content` boxed with private-box to `recipients` and ourselves (at most 7); a
+    /// `recps` field naming them (ourselves first) is added to the content if it has none.
     pub fn publish_box1(
         &mut self,
         content: &Json,
@@ -392,7 +397,14 @@ impl Node {
             }
         }
         let keys: Vec<[u8; 32]> = feeds.iter().map(|f| f.0).collect();
-        let plaintext = serde_json::to_vec(content).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let mut content = content.clone();
+        if let Json::Object(o) = &mut content {
+            if !o.contains_key("recps") {
+                let recps = feeds.iter().map(|f| Json::String(f.to_string())).collect();
+                o.insert("recps".into(), Json::Array(recps));
+            }
+        }
+        let plaintext = serde_json::to_vec(&content).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let ciphertext =
             box1::seal_random(rng, &plaintext, &keys).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let text = content::encode(BoxFormat::Box1, &ciphertext);

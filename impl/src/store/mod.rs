@@ -126,6 +126,11 @@ pub trait Store: Send {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The store as `Any`, for a harness that needs its concrete type (a simulator tearing the
+    /// unsynced tail of a crashed host's store). `None` unless a store opts in.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
 
 /// The largest message value (JSON text, in UTF-8 bytes) a store accepts. A valid message is at
