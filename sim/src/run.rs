@@ -42,6 +42,27 @@ struct Plan {
     configs: Vec<NodeConfig>,
 }
 
+/// What a run lets a caller watch, besides its summary: the hosts as built, every message a
+/// host publishes, and the world at the end. Every method does nothing unless overridden.
+pub trait Observer {
+    /// Host `host` is built with `keys` and `config`; called once per host, in host order, before
+    /// the run starts (a host that restarts after a crash is built again with the same ones).
+    fn planned(&mut self, _host: usize, _keys: &Keypair, _config: &NodeConfig) {}
+    /// Host `host` published `msg` on its own feed (the two halves of a forker share one): a
+    /// workload message, a contact at time 0, a group operation. `content` is the JSON content it was published with, where the run has
+    /// it (not for group messages, which the group simulation signs and encrypts itself).
+    /// Forgeries, which a forger stores under another feed, are not publications.
+    fn published(&mut self, _host: usize, _msg: &StoredMsg, _content: Option<&serde_json::Value>) {}
+    /// The run reached its end without a violation along the way; called once, before the final
+    /// checks and the summary. `world.hosts[h].node` holds each running host's final store.
+    fn finished(&mut self, _world: &World) {}
+}
+
+/// The observer that watches nothing.
+struct Unobserved;
+
+impl Observer for Unobserved {}
+
 fn host_keys(seed: u64, i: usize) -> Keypair {
     Keypair::from_seed(ssb_impl::crypto::sha256(
         format!("ssb-sim host {seed} {i}").as_bytes(),
@@ -85,6 +106,15 @@ fn content(
 
 /// Runs a scenario. `progress(now_ms, end_ms)` is called about once per simulated second.
 pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary, Violation> {
+    run_observed(sc, progress, &mut Unobserved)
+}
+
+/// Runs a scenario as [`run`] does, telling `observer` what it builds, publishes and ends with.
+pub fn run_observed(
+    sc: &Scenario,
+    progress: &mut dyn FnMut(u64, u64),
+    observer: &mut dyn Observer,
+) -> Result<Summary, Violation> {
     let n = sc.nodes;
     let mut setup = ChaCha20Rng::seed_from_u64(sc.seed);
     let mut world = World::new(
@@ -211,6 +241,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
     }
     let pool = Pool::new();
     for h in 0..n {
+        observer.planned(h, &keys[h], &plan.configs[h]);
         let node = Node::new(
             keys[h].clone(),
             plan.configs[h].clone(),
@@ -229,7 +260,8 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             let node = world.hosts[h].node.as_mut().expect("up");
             for a in &follows[h] {
                 let c = json!({"type": "contact", "contact": ids[*a].to_string(), "following": true});
-                node.publish(&c, 0).expect("publish a contact");
+                let msg = node.publish(&c, 0).expect("publish a contact");
+                observer.published(h, &msg, Some(&c));
             }
         }
     }
@@ -328,6 +360,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
                 &mut genuine,
                 &mut published,
                 &mut setup,
+                observer,
             ),
             Ev::Down { host } => {
                 down_depth[host] += 1;
@@ -356,6 +389,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
             Ev::Group(op) => {
                 if let Some(g) = group_sim.as_mut() {
                     if let Some((host, msg)) = g.handle(op, &mut world, &mut setup) {
+                        observer.published(host, &msg, None);
                         record(&world, host, &msg, &plan, &mut m, &mut genuine, &mut published);
                     }
                 }
@@ -372,6 +406,7 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
         }
     }
     progress(sc.duration_s * 1000, sc.duration_s * 1000);
+    observer.finished(&world);
 
     // After the run: convergence of every honest, running node on every honest feed in scope.
     let mut violations = Vec::new();
@@ -519,6 +554,7 @@ fn publish(
     genuine: &mut BTreeMap<(usize, u64), Vec<MsgId>>,
     published: &mut BTreeMap<usize, u64>,
     rng: &mut ChaCha20Rng,
+    observer: &mut dyn Observer,
 ) {
     let now = world.now_ms();
     let role = world.hosts[host].role;
@@ -536,6 +572,7 @@ fn publish(
             }
             let Ok(msg) = node.publish(&c, now) else { return };
             world.touch(host);
+            observer.published(host, &msg, Some(&c));
             record(world, host, &msg, plan, m, genuine, published);
         }
         Role::Forger => {

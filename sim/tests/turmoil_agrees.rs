@@ -3,20 +3,18 @@
 //! outcome. Two scenarios: the smoke scenario's shape (hubs) cut down to ten nodes, and twelve
 //! nodes on a random 3-regular graph where every node replicates every feed (multi-hop relay).
 //!
-//! - **Ours.** `ssb_sim::run` runs the scenario and returns its summary. The summary holds no
-//!   per-node stores, so the test also replays the same run on the public [`World`] API (the
-//!   same draws from the seed, in the same order, as `run.rs` makes for honest nodes without
-//!   faults) and reads every node's store at the end. The replay is checked to be that run: its
-//!   event count, connections, dial failures, deliveries, duplicates, bytes sent per node and
-//!   convergence percentiles equal the summary's.
+//! - **Ours.** `ssb_sim::run_observed` runs the scenario (the very run `ssb_sim::run` makes)
+//!   and returns its summary; its observer records each node's keys and configuration as the run
+//!   builds them, every message each node publishes (its content, id and time), and every
+//!   node's store at the end.
 //! - **Turmoil.** One turmoil client host per node (`n0`, `n1`, …) runs a tokio loop around the
-//!   same sans-IO `Node` (same keys, same configuration: replication scope and peers to dial),
-//!   over `turmoil::net` TCP with the real secret handshake and box-stream of
+//!   same sans-IO `Node` (the keys and configuration our run built it with: replication scope and
+//!   peers to dial), over `turmoil::net` TCP with the real secret handshake and box-stream of
 //!   `ssb_impl::driver::{connect, accept}`, ticking it on turmoil's clock (1 ms steps, latency
 //!   drawn in the scenario's range). Each node publishes the contents it published in our run,
-//!   with the same timestamps, at the same simulated times, so its feed is the same messages with
-//!   the same ids. At the end of the scenario's duration every host reports its store. The
-//!   turmoil run is made twice and must store the same messages at the same simulated times.
+//!   with the same timestamps, at the same simulated millisecond, and each message must get the
+//!   id it got in our run. At the end of the scenario's duration every host reports its store.
+//!   The turmoil run is made twice and must store the same messages at the same simulated times.
 //!
 //! The outcome compared is, for every node, every feed it stores and the ids of that feed's
 //! messages from sequence 1 to the latest. Both runs must give identical outcomes, both must have
@@ -33,20 +31,20 @@ use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use ssb_impl::driver;
 use ssb_impl::legacy::message::MsgId;
-use ssb_impl::node::{ConnId, Node, NodeConfig, NodeEvent, Output, PeerAddr, Replication, SignatureMemo};
+use ssb_impl::node::{ConnId, Node, NodeConfig, NodeEvent, Output, SignatureMemo};
 use ssb_impl::shs;
-use ssb_impl::store::{MemoryBlobs, MemoryStore};
+use ssb_impl::store::{MemoryBlobs, MemoryStore, StoredMsg};
 use ssb_impl::{FeedId, Keypair};
 use ssb_sim::metrics::Percentiles;
 use ssb_sim::scenario::Scenario;
-use ssb_sim::topology;
-use ssb_sim::world::{Ev, Observed, Role, World};
+use ssb_sim::world::World;
+use ssb_sim::Observer;
 
 /// Every feed a node stores, with the ids of its messages from sequence 1 on.
 type Holdings = BTreeMap<FeedId, Vec<MsgId>>;
@@ -96,126 +94,6 @@ fn mesh() -> Scenario {
     sc
 }
 
-/// What `run.rs` derives from the seed before the run starts, for honest nodes without faults.
-struct Plan {
-    keys: Vec<Keypair>,
-    ids: Vec<FeedId>,
-    follows: Vec<BTreeSet<usize>>,
-    /// Feeds (host indices) each node replicates.
-    scope: Vec<BTreeSet<usize>>,
-    configs: Vec<NodeConfig>,
-    /// When each node's first tick comes, in µs.
-    first_tick_us: Vec<u64>,
-    /// Publish times, in the order they are scheduled: (µs, host).
-    publishes: Vec<(u64, usize)>,
-    /// The setup stream, where the run goes on drawing message contents.
-    setup: ChaCha20Rng,
-}
-
-/// `run.rs`'s `host_keys`.
-fn host_keys(seed: u64, i: usize) -> Keypair {
-    Keypair::from_seed(ssb_impl::crypto::sha256(
-        format!("ssb-sim host {seed} {i}").as_bytes(),
-    ))
-}
-
-/// `run.rs`'s `uniform`.
-fn uniform(rng: &mut ChaCha20Rng, lo: u64, hi: u64) -> u64 {
-    lo + rng.next_u64() % (hi.saturating_sub(lo) + 1)
-}
-
-fn plan(sc: &Scenario) -> Plan {
-    let n = sc.nodes;
-    let mut setup = ChaCha20Rng::seed_from_u64(sc.seed);
-    let keys: Vec<Keypair> = (0..n).map(|h| host_keys(sc.seed, h)).collect();
-    let ids: Vec<FeedId> = keys.iter().map(Keypair::id).collect();
-    let adj = topology::connections(&sc.topology, n, &mut setup);
-    let (follows, hops) = topology::follows(&sc.follows, n, &mut setup);
-    let follows: Vec<BTreeSet<usize>> = follows
-        .iter()
-        .enumerate()
-        .map(|(h, f)| f.iter().copied().filter(|a| *a != h).collect())
-        .collect();
-    let memo = sc.signature_memo.then(|| Arc::new(SignatureMemo::new(4_000_000)));
-    let mut scope = Vec::new();
-    let mut configs = Vec::new();
-    for (h, links) in adj.iter().enumerate() {
-        // Hubs are pubs: they replicate every feed.
-        let s: BTreeSet<usize> = if sc.topology.kind == "hubs" && h < sc.topology.hubs {
-            (0..n).filter(|a| *a != h).collect()
-        } else {
-            topology::scope(&follows, h, hops)
-        };
-        let peers = links
-            .iter()
-            .filter(|j| **j > h)
-            .map(|j| PeerAddr {
-                host: format!("n{j}"),
-                port: 0,
-                key: ids[*j],
-            })
-            .collect();
-        configs.push(NodeConfig {
-            hops: 0,
-            replicate: s.iter().map(|a| ids[*a]).collect(),
-            replication: if sc.replication == "legacy" {
-                Replication::Legacy
-            } else {
-                Replication::Ebt
-            },
-            peers,
-            redial_ms: sc.network.tick_ms,
-            verify_threads: 1,
-            signature_memo: memo.clone(),
-            ..NodeConfig::default()
-        });
-        scope.push(s);
-    }
-    let tick_us = sc.network.tick_ms.max(1) * 1000;
-    let first_tick_us = (0..n).map(|_| setup.next_u64() % tick_us).collect();
-    let (w0, w1) = (sc.workload.start_s * 1_000_000, sc.workload.end_s * 1_000_000);
-    let mut publishes = Vec::new();
-    for h in 0..n {
-        for _ in 0..sc.workload.messages_per_node {
-            publishes.push((uniform(&mut setup, w0, w1), h));
-        }
-    }
-    Plan {
-        keys,
-        ids,
-        follows,
-        scope,
-        configs,
-        first_tick_us,
-        publishes,
-        setup,
-    }
-}
-
-/// `run.rs`'s `content`.
-fn content(rng: &mut ChaCha20Rng, sc: &Scenario, follows: &BTreeSet<usize>, ids: &[FeedId], n: u64) -> Json {
-    let w = &sc.workload;
-    let total = (w.post + w.contact + w.about + w.vote).max(1) as u64;
-    let pick = rng.next_u64() % total;
-    let text_len = uniform(rng, w.text_min as u64, w.text_max as u64) as usize;
-    let text: String = (0..text_len)
-        .map(|i| (b'a' + ((i as u64 + n) % 26) as u8) as char)
-        .collect();
-    if pick < w.post as u64 {
-        json!({"type": "post", "text": text})
-    } else if pick < (w.post + w.contact) as u64 && !follows.is_empty() {
-        let k = follows
-            .iter()
-            .nth((rng.next_u64() % follows.len() as u64) as usize)
-            .expect("not empty");
-        json!({"type": "contact", "contact": ids[*k].to_string(), "following": true})
-    } else if pick < (w.post + w.contact + w.about) as u64 {
-        json!({"type": "about", "about": ids[0].to_string(), "name": format!("node {n}")})
-    } else {
-        json!({"type": "vote", "vote": {"link": format!("%{}=.sha256", "A".repeat(43)), "value": 1, "expression": "Like"}})
-    }
-}
-
 fn holdings(node: &Node) -> Holdings {
     let store = node.store();
     store
@@ -239,27 +117,15 @@ fn holdings(node: &Node) -> Holdings {
 /// One message a node published in our run, to publish again under turmoil.
 #[derive(Clone)]
 struct Published {
-    at_us: u64,
-    timestamp_ms: u64,
+    /// When it was published, and the time the node was given to publish it, in ms.
+    at_ms: u64,
     content: Json,
+    /// Its id in our run.
+    id: MsgId,
 }
 
 /// A message a node stored from a peer: (simulated ms, host, author host, sequence).
 type Append = (u64, usize, usize, u64);
-
-/// What our run counted, to check against `ssb_sim::run`'s summary.
-#[derive(Debug, Default, PartialEq)]
-struct Counts {
-    events: u64,
-    connections: u64,
-    dial_failures: u64,
-    delivered: u64,
-    duplicates: u64,
-    bytes_sent: Vec<u64>,
-    published: usize,
-    /// Convergence times (p50, p99, max), in ms.
-    convergence_ms: (u64, u64, u64),
-}
 
 /// Convergence time of every message: from its publication to the last node storing it.
 fn convergence(appends: &[Append], published: &[Vec<Published>]) -> Percentiles {
@@ -271,109 +137,65 @@ fn convergence(appends: &[Append], published: &[Vec<Published>]) -> Percentiles 
     let mut times = Vec::new();
     for (a, msgs) in published.iter().enumerate() {
         for (i, m) in msgs.iter().enumerate() {
-            let at = last.get(&(a, i as u64 + 1)).copied().unwrap_or(m.timestamp_ms);
-            times.push(at.saturating_sub(m.timestamp_ms));
+            let at = last.get(&(a, i as u64 + 1)).copied().unwrap_or(m.at_ms);
+            times.push(at.saturating_sub(m.at_ms));
         }
     }
     Percentiles::of(times)
 }
 
-/// Our run.
+/// Our run, as its observer saw it.
+#[derive(Default)]
 struct Ours {
-    outcome: Outcome,
-    counts: Counts,
+    /// Each node's keys and configuration, as the run built it.
+    keys: Vec<Keypair>,
+    configs: Vec<NodeConfig>,
+    /// Every message each node published, in order.
     published: Vec<Vec<Published>>,
+    /// Every node's store at the end.
+    outcome: Outcome,
+    /// Events the world handled.
+    events: u64,
 }
 
-/// Our run, replayed on the public `World` API exactly as `run.rs` drives it.
-fn run_ours(sc: &Scenario) -> Ours {
-    let n = sc.nodes;
-    let mut p = plan(sc);
-    let author: BTreeMap<FeedId, usize> = p.ids.iter().enumerate().map(|(a, id)| (*id, a)).collect();
-    let mut world = World::new(
-        sc.seed,
-        (sc.network.latency_min_ms, sc.network.latency_max_ms),
-        sc.network.loss,
-        sc.network.retransmit_ms,
-    );
-    for h in 0..n {
-        let node = Node::new(
-            p.keys[h].clone(),
-            p.configs[h].clone(),
-            Box::new(MemoryStore::new()),
-            Box::new(MemoryBlobs::new()),
-        )
-        .expect("a memory store opens");
-        world.add_host(p.keys[h].clone(), Role::Honest, node);
+impl Ours {
+    fn ids(&self) -> Vec<FeedId> {
+        self.keys.iter().map(Keypair::id).collect()
     }
-    let tick_us = sc.network.tick_ms.max(1) * 1000;
-    for (h, at) in p.first_tick_us.iter().enumerate() {
-        world.schedule(*at, Ev::Tick { host: h });
+}
+
+impl Observer for Ours {
+    fn planned(&mut self, host: usize, keys: &Keypair, config: &NodeConfig) {
+        assert_eq!(host, self.keys.len(), "hosts are built once each, in order");
+        self.keys.push(keys.clone());
+        self.configs.push(config.clone());
+        self.published.push(Vec::new());
     }
-    for (at, h) in &p.publishes {
-        world.schedule(*at, Ev::Publish { host: *h });
+
+    fn published(&mut self, host: usize, msg: &StoredMsg, content: Option<&Json>) {
+        let feed = &mut self.published[host];
+        assert_eq!(msg.author, self.keys[host].id());
+        assert_eq!(msg.sequence, feed.len() as u64 + 1);
+        feed.push(Published {
+            at_ms: msg.received,
+            content: content
+                .expect("a workload message comes with its content")
+                .clone(),
+            id: msg.id,
+        });
     }
-    let mut counts = Counts {
-        bytes_sent: vec![0; n],
-        ..Counts::default()
-    };
-    let mut published: Vec<Vec<Published>> = vec![Vec::new(); n];
-    let mut appends: Vec<Append> = Vec::new();
-    while let Some(ev) = world.pop(sc.duration_s * 1_000_000) {
-        match ev {
-            Ev::Publish { host } => {
-                let now = world.now_ms();
-                let count = published[host].len() as u64;
-                let c = content(&mut p.setup, sc, &p.follows[host], &p.ids, count);
-                let node = world.hosts[host].node.as_mut().expect("up");
-                let msg = node.publish(&c, now).expect("publish");
-                assert_eq!(msg.sequence, count + 1);
-                published[host].push(Published {
-                    at_us: world.now_us,
-                    timestamp_ms: now,
-                    content: c,
-                });
-                counts.published += 1;
-                world.touch(host);
-            }
-            Ev::Tick { host } => {
-                world.handle(Ev::Tick { host });
-                world.schedule(world.now_us + tick_us, Ev::Tick { host });
-            }
-            other => world.handle(other),
+
+    fn finished(&mut self, world: &World) {
+        assert!(self.outcome.is_empty(), "a run finishes once");
+        for (h, host) in world.hosts.iter().enumerate() {
+            assert_eq!(host.keys.id(), self.keys[h].id());
         }
-        world.settle();
-        let now = world.now_ms();
-        for o in std::mem::take(&mut world.observed) {
-            match o {
-                Observed::Sent { host, bytes } => counts.bytes_sent[host] += bytes as u64,
-                Observed::LinkUp { .. } => counts.connections += 1,
-                Observed::DialFailed { .. } => counts.dial_failures += 1,
-                Observed::Node {
-                    host,
-                    event:
-                        NodeEvent::Appended {
-                            feed,
-                            sequence,
-                            from: Some(_),
-                        },
-                } => {
-                    counts.delivered += 1;
-                    appends.push((now, host, author[&feed], sequence));
-                }
-                _ => {}
-            }
-        }
-    }
-    counts.events = world.steps;
-    let c = convergence(&appends, &published);
-    counts.convergence_ms = (c.p50, c.p99, c.max);
-    let nodes: Vec<&Node> = world.hosts.iter().map(|h| h.node.as_ref().expect("up")).collect();
-    counts.duplicates = nodes.iter().map(|n| n.stats.duplicates).sum();
-    Ours {
-        outcome: nodes.iter().map(|n| holdings(n)).collect(),
-        counts,
-        published,
+        self.outcome = world
+            .hosts
+            .iter()
+            .map(|h| holdings(h.node.as_ref().expect("no node is down at the end")))
+            .collect();
+        self.events = world.steps;
     }
 }
 
@@ -525,7 +347,7 @@ async fn node_host(
     loop {
         let next_publish = publishes
             .front()
-            .map_or(start + end, |p| start + Duration::from_micros(p.at_us));
+            .map_or(start + end, |p| start + Duration::from_millis(p.at_ms));
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(start + end) => break,
@@ -548,7 +370,8 @@ async fn node_host(
             }
             _ = tokio::time::sleep_until(next_publish), if !publishes.is_empty() => {
                 let p = publishes.pop_front().expect("not empty");
-                node.publish(&p.content, p.timestamp_ms)?;
+                let msg = node.publish(&p.content, p.at_ms)?;
+                assert_eq!(msg.id, p.id, "node {h} published another message than in our run");
             }
             _ = tick.tick() => node.tick(now_ms()),
         }
@@ -619,11 +442,15 @@ struct Theirs {
     appends: Vec<Append>,
 }
 
-/// The same nodes under turmoil.
-fn run_turmoil(sc: &Scenario, published: &[Vec<Published>]) -> Theirs {
+/// The nodes of our run under turmoil.
+fn run_turmoil(sc: &Scenario, ours: &Ours) -> Theirs {
     let n = sc.nodes;
-    let p = plan(sc);
-    let author: BTreeMap<FeedId, usize> = p.ids.iter().enumerate().map(|(a, id)| (*id, a)).collect();
+    let author: BTreeMap<FeedId, usize> = ours
+        .ids()
+        .into_iter()
+        .enumerate()
+        .map(|(a, id)| (id, a))
+        .collect();
     let end = Duration::from_secs(sc.duration_s);
     let mut sim = turmoil::Builder::new()
         .simulation_duration(end + Duration::from_secs(5))
@@ -633,15 +460,21 @@ fn run_turmoil(sc: &Scenario, published: &[Vec<Published>]) -> Theirs {
         .epoch(std::time::UNIX_EPOCH)
         .rng_seed(sc.seed)
         .build();
+    // The nodes of this run share a signature memo of their own, as ours did.
+    let memo = sc.signature_memo.then(|| Arc::new(SignatureMemo::new(4_000_000)));
     let reports: Rc<RefCell<BTreeMap<usize, Report>>> = Default::default();
-    for (h, publishes) in published.iter().enumerate() {
+    for (h, publishes) in ours.published.iter().enumerate() {
         let seed = ssb_impl::crypto::sha256(format!("turmoil host {} {h}", sc.seed).as_bytes());
+        let config = NodeConfig {
+            signature_memo: memo.clone(),
+            ..ours.configs[h].clone()
+        };
         sim.client(
             format!("n{h}"),
             node_host(
                 h,
-                p.keys[h].clone(),
-                p.configs[h].clone(),
+                ours.keys[h].clone(),
+                config,
                 seed,
                 publishes.iter().cloned().collect(),
                 sc.network.tick_ms,
@@ -668,34 +501,56 @@ fn run_turmoil(sc: &Scenario, published: &[Vec<Published>]) -> Theirs {
     theirs
 }
 
-/// Converged: node `h` holds exactly its own feed and the feeds in its scope, each with every
-/// message its author published, and they are the author's own messages.
-fn check_converged(which: &str, outcome: &Outcome, p: &Plan, published: &[Vec<Published>]) {
-    let authored: Vec<&Vec<MsgId>> = (0..outcome.len())
-        .map(|a| outcome[a].get(&p.ids[a]).expect("a node holds its own feed"))
+/// Converged: node `h` holds exactly its own feed and the feeds in its scope (the feeds its
+/// configuration replicates), each with every message its author published, and they are the
+/// author's own messages, with the ids they got when published in our run.
+fn check_converged(which: &str, outcome: &Outcome, ours: &Ours) {
+    let ids = ours.ids();
+    let author: BTreeMap<FeedId, usize> = ids.iter().enumerate().map(|(a, id)| (*id, a)).collect();
+    let authored: Vec<Vec<MsgId>> = ours
+        .published
+        .iter()
+        .map(|feed| feed.iter().map(|p| p.id).collect())
         .collect();
     for (h, held) in outcome.iter().enumerate() {
-        let want: BTreeSet<FeedId> = p.scope[h].iter().chain([&h]).map(|a| p.ids[*a]).collect();
+        let config = &ours.configs[h];
+        assert_eq!(config.hops, 0, "the scope is the configured feeds");
+        let want: BTreeSet<FeedId> = config.replicate.iter().chain([&ids[h]]).copied().collect();
         let got: BTreeSet<FeedId> = held.keys().copied().collect();
         assert_eq!(
             got, want,
             "{which}: node {h} holds other feeds than its own and its scope"
         );
-        for a in std::iter::once(h).chain(p.scope[h].iter().copied()) {
-            let msgs = &held[&p.ids[a]];
+        for f in &want {
+            let a = author[f];
+            let msgs = &held[f];
             assert_eq!(
                 msgs.len(),
-                published[a].len(),
+                ours.published[a].len(),
                 "{which}: node {h} holds {} of the {} messages of node {a}",
                 msgs.len(),
-                published[a].len()
+                ours.published[a].len()
             );
             assert_eq!(
-                msgs, authored[a],
-                "{which}: node {h} holds other messages of node {a}"
+                msgs, &authored[a],
+                "{which}: node {h} holds other messages of node {a} than it published"
             );
         }
     }
+}
+
+/// Messages each node holds of other nodes' feeds.
+fn held_from_others(outcome: &Outcome, ids: &[FeedId]) -> usize {
+    outcome
+        .iter()
+        .enumerate()
+        .map(|(h, held)| {
+            held.iter()
+                .filter(|(f, _)| **f != ids[h])
+                .map(|(_, m)| m.len())
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 /// The first node whose holdings differ, in words.
@@ -730,45 +585,48 @@ fn agree(sc: &Scenario) {
     assert!(!sc.follows.contact_messages);
     assert_eq!(sc.network.loss, 0.0);
     let n = sc.nodes;
-    let p = plan(sc);
 
-    // Ours: the run itself, then its replay with the stores.
-    let summary = ssb_sim::run(sc, &mut |_, _| {}).unwrap_or_else(|v| panic!("{v}"));
+    // Ours: the run itself, watched.
+    let mut ours = Ours::default();
+    let summary = ssb_sim::run_observed(sc, &mut |_, _| {}, &mut ours).unwrap_or_else(|v| panic!("{v}"));
     assert!(summary.invariants.held);
     assert_eq!(summary.follows_unreachable, 0);
     assert_eq!(summary.messages_converged, summary.messages_published);
-    let ours = run_ours(sc);
-    let c = &summary.convergence_ms;
-    let from_summary = Counts {
-        events: summary.events,
-        connections: summary.connections,
-        dial_failures: summary.dial_failures,
-        delivered: summary.messages_delivered,
-        duplicates: summary.duplicates,
-        bytes_sent: summary.per_node_bytes_sent.clone(),
-        published: summary.messages_published,
-        convergence_ms: (c.p50, c.p99, c.max),
-    };
-    assert_eq!(
-        ours.counts, from_summary,
-        "the replay is not the run ssb_sim::run made"
+    assert_eq!(summary.messages_published, n * sc.workload.messages_per_node);
+    assert_eq!(ours.keys.len(), n);
+    assert_eq!(ours.outcome.len(), n, "the run finished");
+    assert_eq!(ours.events, summary.events);
+    let published: Vec<usize> = ours.published.iter().map(Vec::len).collect();
+    assert!(
+        published.iter().all(|k| *k == sc.workload.messages_per_node),
+        "messages published per node: {published:?}"
     );
-    assert_eq!(ours.counts.published, n * sc.workload.messages_per_node);
 
     // Turmoil, twice: one seed, one run.
-    let theirs = run_turmoil(sc, &ours.published);
-    let again = run_turmoil(sc, &ours.published);
+    let theirs = run_turmoil(sc, &ours);
+    let again = run_turmoil(sc, &ours);
     assert!(theirs.appends == again.appends, "turmoil did not replay its run");
+    assert!(theirs.outcome == again.outcome, "turmoil did not replay its run");
 
-    check_converged("ours", &ours.outcome, &p, &ours.published);
-    check_converged("turmoil", &theirs.outcome, &p, &ours.published);
+    check_converged("ours", &ours.outcome, &ours);
+    check_converged("turmoil", &theirs.outcome, &ours);
     if let Some(d) = first_difference(&ours.outcome, &theirs.outcome) {
         panic!("the two schedulers disagree: {d}");
     }
     assert!(ours.outcome == theirs.outcome);
     // Every message a node holds from others arrived once, and over as many links, under both.
-    assert_eq!(theirs.appends.len() as u64, ours.counts.delivered);
-    assert_eq!(theirs.connections, 2 * ours.counts.connections);
+    let ids = ours.ids();
+    let from_others = held_from_others(&ours.outcome, &ids) as u64;
+    assert_eq!(summary.messages_delivered, from_others);
+    assert_eq!(theirs.appends.len() as u64, from_others);
+    let distinct: BTreeSet<(usize, usize, u64)> =
+        theirs.appends.iter().map(|(_, h, a, s)| (*h, *a, *s)).collect();
+    assert_eq!(
+        distinct.len(),
+        theirs.appends.len(),
+        "turmoil stored a message twice"
+    );
+    assert_eq!(theirs.connections, 2 * summary.connections);
 
     // Not trivial: every node holds feeds of at least two others.
     let feeds: Vec<usize> = ours.outcome.iter().map(BTreeMap::len).collect();
@@ -778,20 +636,21 @@ fn agree(sc: &Scenario) {
         .iter()
         .map(|held| held.values().map(Vec::len).sum())
         .collect();
+    let c = &summary.convergence_ms;
     let tc = convergence(&theirs.appends, &ours.published);
     println!(
         "{}: {n} nodes, {} messages published, {} deliveries over {} links; feeds held per node \
          {feeds:?}, messages held per node {messages:?}; convergence p50/max ours {}/{} ms, \
          turmoil {}/{} ms; our world handled {} events",
         sc.name,
-        ours.counts.published,
-        ours.counts.delivered,
-        ours.counts.connections,
+        summary.messages_published,
+        summary.messages_delivered,
+        summary.connections,
         c.p50,
         c.max,
         tc.p50,
         tc.max,
-        ours.counts.events,
+        summary.events,
     );
 }
 
