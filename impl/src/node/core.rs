@@ -438,8 +438,15 @@ impl Node {
         if self.config.sync_each_batch {
             self.sync();
         }
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for c in conns {
+        // Only connections with something queued: pumping an idle one does nothing, and a pub
+        // has hundreds of them for every packet it receives.
+        let busy: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.pending.is_empty() || c.rpc.has_output())
+            .map(|(id, _)| *id)
+            .collect();
+        for c in busy {
             self.pump(c);
         }
     }
@@ -674,22 +681,8 @@ impl Node {
     }
 
     pub(super) fn apply_ebt_actions(&mut self, conn: ConnId, sid: StreamId, actions: Vec<ebt::Action>) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        for a in actions {
-            match a {
-                ebt::Action::SendNotes(n) => {
-                    c.rpc.send(sid, Body::json(&ebt::notes_to_json(&n)));
-                }
-                ebt::Action::SendRange { feed, from, to } => c.pending.push_back(PendingSend {
-                    stream: sid,
-                    feed,
-                    next: from,
-                    to,
-                    kind: SendKind::Ebt,
-                }),
-            }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            apply_to_conn(c, sid, actions);
         }
     }
 
@@ -818,7 +811,12 @@ impl Node {
     }
 
     pub(super) fn flush(&mut self) {
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.rpc.has_output())
+            .map(|(id, _)| *id)
+            .collect();
         for c in conns {
             self.flush_conn(c);
         }
@@ -966,5 +964,24 @@ impl Node {
     /// Stored message, for tests and tools.
     pub fn get(&self, feed: &FeedId, seq: u64) -> Result<Option<StoredMsg>, StoreError> {
         self.store.get(feed, seq)
+    }
+}
+
+/// Carries out an EBT session's actions on its connection: notes go out at once, ranges of
+/// messages join the connection's send queue.
+pub(super) fn apply_to_conn(c: &mut Conn, sid: StreamId, actions: Vec<ebt::Action>) {
+    for a in actions {
+        match a {
+            ebt::Action::SendNotes(n) => {
+                c.rpc.send(sid, Body::json(&ebt::notes_to_json(&n)));
+            }
+            ebt::Action::SendRange { feed, from, to } => c.pending.push_back(PendingSend {
+                stream: sid,
+                feed,
+                next: from,
+                to,
+                kind: SendKind::Ebt,
+            }),
+        }
     }
 }

@@ -232,17 +232,20 @@ impl Node {
         self.after_batch();
     }
 
-    /// Tells every connection that `feed` has a new message `seq`.
+    /// Tells every connection that `feed` has a new message `seq` (one pass over them: a pub
+    /// has hundreds).
     fn fan_out(&mut self, feed: FeedId, seq: u64, from: Option<ConnId>) {
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for conn in conns {
-            let c = self.conns.get_mut(&conn).expect("listed above");
+        for (id, c) in self.conns.iter_mut() {
             if let Some((sid, s)) = c.ebt.as_mut() {
                 let sid = *sid;
-                let actions = s.on_local_append(feed, seq, from == Some(conn));
-                self.apply_ebt_actions(conn, sid, actions);
+                let actions = s.on_local_append(feed, seq, from == Some(*id));
+                if !actions.is_empty() {
+                    super::core::apply_to_conn(c, sid, actions);
+                }
             }
-            let c = self.conns.get_mut(&conn).expect("listed above");
+            if c.live.is_empty() {
+                continue;
+            }
             let ready: Vec<_> = c
                 .live
                 .iter()
