@@ -16,9 +16,22 @@ use crate::identity::{FeedId, Keypair};
 /// Largest signing encoding of a whole message, in UTF-16 code units.
 pub const MAX_MESSAGE_UNITS: usize = 8192;
 
-/// A message id: the sha256 of the message's signing encoding (latin-1 view).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A message id: the sha256 of the message's signing encoding (latin-1 view). Ordered by its
+/// bytes, like [`crate::FeedId`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MsgId(pub [u8; 32]);
+
+impl Ord for MsgId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::identity::words(&self.0).cmp(&crate::identity::words(&other.0))
+    }
+}
+
+impl PartialOrd for MsgId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl std::fmt::Display for MsgId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -192,7 +192,7 @@ impl Node {
                 self.eager.insert(author, conn);
             }
         }
-        if self.graph_apply(&m) {
+        if self.graph_apply(&m) && self.shapes_scope(&m.author) {
             self.rescope();
         }
         self.index_private(&m);
@@ -213,6 +213,17 @@ impl Node {
             Some(c) => self.graph.apply(m.author, c),
             None => false,
         }
+    }
+
+    /// Whether an edge of `author` can change the replication scope: only edges of feeds
+    /// within `hops - 1` of us (and our own, whose blocks count at every distance) do.
+    fn shapes_scope(&self, author: &FeedId) -> bool {
+        *author == self.me
+            || (self.config.hops > 0
+                && self
+                    .graph
+                    .hops_from(self.me, self.config.hops - 1)
+                    .contains_key(author))
     }
 
     fn ebt_duplicate(&mut self, conn: ConnId, feed: FeedId, seq: u64, have: u64) {
@@ -339,7 +350,7 @@ impl Node {
             sequence: seq,
             from: None,
         });
-        if self.graph_apply(&m) {
+        if self.graph_apply(&m) && self.shapes_scope(&m.author) {
             self.rescope();
         }
         self.index_private(&m);
