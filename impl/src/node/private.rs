@@ -86,8 +86,12 @@ pub struct PrivateStats {
 pub struct PrivateIndex {
     self_key: [u8; 32],
     groups: BTreeMap<GroupId, GroupInfo>,
-    /// DM keys per author, computed once (the spec's order first).
-    dm_keys: BTreeMap<FeedId, Vec<RecipientKey>>,
+    /// The group keys as tried on a message's first slot, and whose each is.
+    group_trial: Vec<RecipientKey>,
+    group_via: Vec<GroupId>,
+    /// Per author, the other keys tried on its messages, computed once: the self key, then
+    /// the DM keys with the author (the spec's order first; none for our own feed).
+    other_trial: BTreeMap<FeedId, Vec<RecipientKey>>,
     read: BTreeMap<MsgId, PrivateRead>,
     /// Box2 messages the node could not read (yet), by their place in the store: a new group
     /// key is tried on them, read back from the store (no ciphertext is kept here).
@@ -100,22 +104,27 @@ impl PrivateIndex {
         PrivateIndex {
             self_key: kdf::hkdf32(b"", keys.seed(), SELF_KEY_INFO),
             groups: BTreeMap::new(),
-            dm_keys: BTreeMap::new(),
+            group_trial: Vec::new(),
+            group_via: Vec::new(),
+            other_trial: BTreeMap::new(),
             read: BTreeMap::new(),
             unread: BTreeSet::new(),
             stats: PrivateStats::default(),
         }
     }
 
-    fn dm_keys(&mut self, keys: &Keypair, me: FeedId, other: FeedId) -> &[RecipientKey] {
-        self.dm_keys.entry(other).or_insert_with(|| {
-            let mine = FeedRef::from(me);
-            let theirs = FeedRef::from(other);
-            let mut out: Vec<RecipientKey> = Vec::new();
-            for order in [InfoOrder::Bytewise, InfoOrder::JsString] {
-                if let Ok(k) = groups::dm_key_for_feeds(keys, &mine, &theirs, order) {
-                    if !out.contains(&k) {
-                        out.push(k);
+    /// The self key and the DM keys with `author` (see `other_trial`).
+    fn other_keys(&mut self, keys: &Keypair, me: FeedId, author: FeedId) -> &[RecipientKey] {
+        let self_key = self.self_key;
+        self.other_trial.entry(author).or_insert_with(|| {
+            let mut out = vec![RecipientKey::new(self_key, schemes::FEED_ID_SELF)];
+            if author != me {
+                let (mine, theirs) = (FeedRef::from(me), FeedRef::from(author));
+                for order in [InfoOrder::Bytewise, InfoOrder::JsString] {
+                    if let Ok(k) = groups::dm_key_for_feeds(keys, &mine, &theirs, order) {
+                        if !out.contains(&k) {
+                            out.push(k);
+                        }
                     }
                 }
             }
@@ -180,6 +189,10 @@ impl Node {
             return;
         }
         self.private.groups.insert(group, GroupInfo { key, init });
+        self.private
+            .group_trial
+            .push(RecipientKey::new(key, schemes::PRIVATE_GROUP));
+        self.private.group_via.push(group);
         self.retry_unread(group, key);
     }
 
@@ -225,37 +238,26 @@ impl Node {
                 };
                 // Group keys on the first slot only, then the others on up to
                 // `box2_attempts` slots (as `groups::open` does, keeping track of which key).
-                let group_keys: Vec<(RecipientKey, ReadVia)> = self
-                    .private
-                    .groups
-                    .iter()
-                    .map(|(g, info)| {
-                        (
-                            RecipientKey::new(info.key, schemes::PRIVATE_GROUP),
-                            ReadVia::Group(*g),
-                        )
-                    })
-                    .collect();
-                let mut other = vec![(
-                    RecipientKey::new(self.private.self_key, schemes::FEED_ID_SELF),
-                    ReadVia::SelfKey,
-                )];
-                if m.author != self.me {
-                    let (keys, me) = (&self.keys, self.me);
-                    for k in self.private.dm_keys(keys, me, m.author) {
-                        other.push((k.clone(), ReadVia::Dm));
+                let p = &mut self.private;
+                let opened = match box2::open(&ciphertext, &ctx, &p.group_trial, 1) {
+                    Ok(o) => {
+                        let via = ReadVia::Group(p.group_via[o.key.key_index]);
+                        Some((o, via))
                     }
-                }
-                let attempts = self.config.box2_attempts;
-                let opened = [(group_keys, 1), (other, attempts)]
-                    .into_iter()
-                    .find_map(|(trial, slots)| {
-                        let keys: Vec<RecipientKey> = trial.iter().map(|(k, _)| k.clone()).collect();
-                        box2::open(&ciphertext, &ctx, &keys, slots).ok().map(|o| {
-                            let via = trial[o.key.key_index].1;
-                            (o, via)
-                        })
-                    });
+                    Err(_) => {
+                        let trial = p.other_keys(&self.keys, self.me, m.author);
+                        box2::open(&ciphertext, &ctx, trial, self.config.box2_attempts)
+                            .ok()
+                            .map(|o| {
+                                let via = if o.key.key_index == 0 {
+                                    ReadVia::SelfKey
+                                } else {
+                                    ReadVia::Dm
+                                };
+                                (o, via)
+                            })
+                    }
+                };
                 match opened {
                     Some((o, via)) => self.learn(m.id, &o.plaintext, via, Some(o.key.read_key)),
                     None => {
@@ -354,8 +356,7 @@ impl Node {
                     recps.push(Json::String(f.to_string()));
                 }
                 Recipient::Feed(f) => {
-                    let (k, me) = (&self.keys, self.me);
-                    let dm = self.private.dm_keys(k, me, *f).first().cloned();
+                    let dm = self.private.other_keys(&self.keys, self.me, *f).get(1).cloned();
                     keys.push(dm.ok_or_else(|| NodeError::Invalid(format!("no DM key for {f}")))?);
                     recps.push(Json::String(f.to_string()));
                 }
