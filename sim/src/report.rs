@@ -166,6 +166,10 @@ pub fn write(dir: &Path, sc: &Scenario, s: &Summary, facts: &RunFacts) -> std::i
             "largest bytes in flight on one link",
             s.max_queued_bytes_per_link.to_string(),
         ),
+        (
+            "received messages lost to torn writes in crashes (then replicated again)",
+            s.messages_lost_to_torn_writes.to_string(),
+        ),
         ("events simulated", s.events.to_string()),
     ];
     for (k, v) in rows {
