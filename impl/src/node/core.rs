@@ -153,7 +153,7 @@ pub struct Node {
     pub(super) scope: BTreeSet<FeedId>,
     pub(super) conns: BTreeMap<ConnId, Conn>,
     /// Each peer's clock at the end of our last EBT session (request skipping).
-    pub(super) clocks: BTreeMap<FeedId, Notes>,
+    pub(super) clocks: super::clocks::PeerClocks,
     /// The connection asked to send each feed (the eager side of the tree); the others are told
     /// not to send it, and keep us informed with notes.
     pub(super) eager: BTreeMap<FeedId, ConnId>,
@@ -192,7 +192,7 @@ impl Node {
             graph: FollowGraph::new(),
             scope: BTreeSet::new(),
             conns: BTreeMap::new(),
-            clocks: BTreeMap::new(),
+            clocks: Default::default(),
             eager: BTreeMap::new(),
             verifying_keys: BTreeMap::new(),
             inbox: Vec::new(),

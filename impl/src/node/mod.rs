@@ -8,6 +8,7 @@
 mod api;
 mod blobs;
 pub mod client;
+mod clocks;
 mod config;
 mod core;
 mod inbox;
