@@ -17,9 +17,9 @@ use ssb_conformance::workspace_root;
 use ssb_impl::legacy::message::check_message;
 use ssb_impl::legacy::{self as lg, Mode};
 use ssb_impl::node::client::Client;
-use ssb_impl::node::runtime::{self, NodeHandle, RuntimeConfig, MAIN_NETWORK_KEY};
-use ssb_impl::node::{Node, NodeConfig, PeerAddr, Replication};
-use ssb_impl::store::{BlobId, MemoryBlobs, MemoryStore};
+use ssb_impl::node::runtime::{self, NodeHandle, MAIN_NETWORK_KEY};
+use ssb_impl::node::{NodeConfig, PeerAddr, Replication};
+use ssb_impl::store::BlobId;
 use ssb_impl::{FeedId, Keypair};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -37,20 +37,14 @@ fn js_peer(dir: &Path, stack: Stack, seed: u8, ebt: bool) -> JsPeer {
 }
 
 async fn our_node(seed: u8, replication: Replication, replicate: &[FeedId]) -> NodeHandle {
-    let keys = Keypair::from_seed([seed; 32]);
-    let node = Node::new(
-        keys.clone(),
-        NodeConfig {
-            replication,
-            replicate: replicate.iter().copied().collect(),
-            ..NodeConfig::default()
-        },
-        Box::new(MemoryStore::new()),
-        Box::new(MemoryBlobs::new()),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    runtime::spawn(node, keys, listener, RuntimeConfig::default())
+    let config = NodeConfig {
+        replication,
+        replicate: replicate.iter().copied().collect(),
+        ..NodeConfig::default()
+    };
+    runtime::spawn_in_memory(Keypair::from_seed([seed; 32]), config)
+        .await
+        .unwrap()
 }
 
 async fn publish(h: &NodeHandle, n: u64) {

@@ -19,10 +19,10 @@ use base64::Engine;
 use serde_json::{json, Value as Json};
 use ssb_conformance::js_peer::{free_port, fresh_dir, JsPeer, JsPeerOptions, Stack};
 use ssb_impl::legacy::message::MsgId;
-use ssb_impl::node::runtime::{self, NodeHandle, RuntimeConfig};
-use ssb_impl::node::{Node, NodeConfig, NodeEvent, PrivateRead, ReadVia, Recipient, Replication};
+use ssb_impl::node::runtime::{self, NodeHandle};
+use ssb_impl::node::{NodeConfig, NodeEvent, PrivateRead, ReadVia, Recipient, Replication};
 use ssb_impl::private::groups::GroupId;
-use ssb_impl::store::{MemoryBlobs, MemoryStore, StoredMsg};
+use ssb_impl::store::StoredMsg;
 use ssb_impl::{FeedId, Keypair};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -42,20 +42,14 @@ fn js_peer(dir: &Path, seed: u8) -> JsPeer {
 
 /// Our node, replicating `replicate` with EBT.
 async fn our_node(seed: u8, replicate: FeedId) -> NodeHandle {
-    let keys = Keypair::from_seed([seed; 32]);
-    let node = Node::new(
-        keys.clone(),
-        NodeConfig {
-            replication: Replication::Ebt,
-            replicate: [replicate].into_iter().collect(),
-            ..NodeConfig::default()
-        },
-        Box::new(MemoryStore::new()),
-        Box::new(MemoryBlobs::new()),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    runtime::spawn(node, keys, listener, RuntimeConfig::default())
+    let config = NodeConfig {
+        replication: Replication::Ebt,
+        replicate: [replicate].into_iter().collect(),
+        ..NodeConfig::default()
+    };
+    runtime::spawn_in_memory(Keypair::from_seed([seed; 32]), config)
+        .await
+        .unwrap()
 }
 
 /// The JS peer replicates our feed and dials us; it then runs EBT with us both ways.

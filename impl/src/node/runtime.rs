@@ -268,6 +268,20 @@ impl NodeHandle {
     }
 }
 
+/// A node with memory stores, listening on 127.0.0.1 (an ephemeral port), with the default
+/// runtime settings: for tests and tools.
+pub async fn spawn_in_memory(keys: Keypair, config: super::NodeConfig) -> std::io::Result<NodeHandle> {
+    let node = Node::new(
+        keys.clone(),
+        config,
+        Box::new(crate::store::MemoryStore::new()),
+        Box::new(crate::store::MemoryBlobs::new()),
+    )
+    .map_err(std::io::Error::other)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    Ok(spawn(node, keys, listener, RuntimeConfig::default()))
+}
+
 /// Starts a node listening on `listener`; returns its handle. The node runs until stopped.
 pub fn spawn(node: Node, keys: Keypair, listener: TcpListener, config: RuntimeConfig) -> NodeHandle {
     let addr = listener.local_addr().expect("a bound listener has an address");
