@@ -77,20 +77,6 @@ const NOTES: &[(&str, &str)] = &[
     ),
 ];
 
-fn data(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    rng.fill_bytes(&mut v);
-    v
-}
-
-fn count_flag(n: usize) -> &'static str {
-    match n {
-        1 => "one_recipient",
-        7 => "max_recipients",
-        _ => "several_recipients",
-    }
-}
-
 struct Gen {
     rng: ChaCha20Rng,
     /// Recipient keypairs, drawn once.
@@ -147,11 +133,14 @@ pub fn generate(seed: u64) -> VectorFile {
 
     // Sealing, with every count of recipients.
     for n in 1..=7 {
-        let pt = data(&mut g.rng, 20 + n * 7);
+        let pt = super::random_bytes(&mut g.rng, 20 + n * 7);
         let p = g.params();
         b.add(
             &format!("seal {} bytes to {n} recipient(s)", pt.len()),
-            &["box", count_flag(n)],
+            &[
+                "box",
+                super::count_flag(n, ssb_impl::private::box1::MAX_RECIPIENTS),
+            ],
             "box1.box",
             g.box_args(&pt, &g.publics(n), &p),
             Intent::Accept,
@@ -165,7 +154,7 @@ pub fn generate(seed: u64) -> VectorFile {
         g.box_args(b"", &g.publics(1), &p),
         Intent::Accept,
     );
-    let pt = data(&mut g.rng, 8000);
+    let pt = super::random_bytes(&mut g.rng, 8000);
     let p = g.params();
     b.add(
         "seal 8,000 bytes to 3 recipients",
@@ -204,11 +193,15 @@ pub fn generate(seed: u64) -> VectorFile {
 
     // Opening, from the last slot of each count and the first of the largest.
     for n in 1..=7 {
-        let pt = data(&mut g.rng, 30 + n);
+        let pt = super::random_bytes(&mut g.rng, 30 + n);
         let ct = g.sealed(&pt, n);
         b.add(
             &format!("open a message to {n} recipient(s) as the last of them"),
-            &["unbox", count_flag(n), "last_slot"],
+            &[
+                "unbox",
+                super::count_flag(n, ssb_impl::private::box1::MAX_RECIPIENTS),
+                "last_slot",
+            ],
             "box1.unbox",
             unbox_args(&ct, &g.keys[n - 1]),
             Intent::Accept,
@@ -230,7 +223,7 @@ pub fn generate(seed: u64) -> VectorFile {
         unbox_args(&ct, &g.keys[0]),
         Intent::Accept,
     );
-    let pt = data(&mut g.rng, 8000);
+    let pt = super::random_bytes(&mut g.rng, 8000);
     let ct = g.sealed(&pt, 3);
     b.add(
         "open 8,000 bytes as the second of 3 recipients",
@@ -263,7 +256,7 @@ pub fn generate(seed: u64) -> VectorFile {
     );
 
     // Tampering, one region at a time, on a message to 3 whose reader holds slot 2.
-    let pt = data(&mut g.rng, 40);
+    let pt = super::random_bytes(&mut g.rng, 40);
     let ct = g.sealed(&pt, 3);
     let reader = &g.keys[1];
     let slot2 = PREFIX_LEN + SLOT_LEN..PREFIX_LEN + 2 * SLOT_LEN;

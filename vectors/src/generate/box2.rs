@@ -117,20 +117,6 @@ fn draw<const N: usize>(rng: &mut ChaCha20Rng) -> [u8; N] {
     b
 }
 
-fn data(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    rng.fill_bytes(&mut v);
-    v
-}
-
-fn count_flag(n: usize) -> &'static str {
-    match n {
-        1 => "one_recipient",
-        16 => "max_recipients",
-        _ => "several_recipients",
-    }
-}
-
 const SCHEMES: [&str; 4] = [
     schemes::PRIVATE_GROUP,
     schemes::FEED_ID_DM,
@@ -221,7 +207,7 @@ impl Gen {
         flags: u8,
     ) -> Vec<u8> {
         let msg_key: [u8; 32] = draw(&mut self.rng);
-        let pad = data(&mut self.rng, padding);
+        let pad = super::random_bytes(&mut self.rng, padding);
         box2::seal_with(plaintext, &place.ctx(), &msg_key, r, &pad, r.len().max(1), flags)
             .expect("generator seals")
     }
@@ -280,10 +266,13 @@ pub fn generate(seed: u64) -> VectorFile {
     // Boxing to every count of recipients.
     for n in 1..=16 {
         let place = g.classic(false);
-        let pt = data(&mut g.rng, 10 + 3 * n);
+        let pt = super::random_bytes(&mut g.rng, 10 + 3 * n);
         let r = g.recipients(n);
         let k = draw(&mut g.rng);
-        let mut flags = vec!["box", count_flag(n)];
+        let mut flags = vec![
+            "box",
+            super::count_flag(n, ssb_impl::private::box2::MAX_RECIPIENTS),
+        ];
         if n >= 4 {
             flags.push("mixed_schemes");
         }
@@ -342,7 +331,7 @@ pub fn generate(seed: u64) -> VectorFile {
         args,
         Intent::Reject("empty_label"),
     );
-    let pt = data(&mut g.rng, 8000);
+    let pt = super::random_bytes(&mut g.rng, 8000);
     let args = g.box_args(&place, &pt, &k, &r);
     b.add(
         "box 8,000 bytes",
@@ -399,10 +388,14 @@ pub fn generate(seed: u64) -> VectorFile {
     // Unboxing from the last slot of every count, 16 deep.
     for n in 1..=16 {
         let place = g.classic(false);
-        let pt = data(&mut g.rng, 5 + n);
+        let pt = super::random_bytes(&mut g.rng, 5 + n);
         let r = g.recipients(n);
         let ct = g.sealed(&place, &pt, &r, 0, 0);
-        let mut flags = vec!["unbox", count_flag(n), "last_slot"];
+        let mut flags = vec![
+            "unbox",
+            super::count_flag(n, ssb_impl::private::box2::MAX_RECIPIENTS),
+            "last_slot",
+        ];
         if n > 8 {
             flags.push("beyond_eight");
         }

@@ -131,12 +131,6 @@ impl Stream {
     }
 }
 
-fn data(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    rng.fill_bytes(&mut v);
-    v
-}
-
 fn flip_at(rng: &mut ChaCha20Rng, wire: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
     let mut out = wire.to_vec();
     let i = range.start + (rng.next_u32() as usize) % range.len();
@@ -163,7 +157,7 @@ pub fn generate(seed: u64) -> VectorFile {
     ];
     for (len, flag) in sizes {
         let s = Stream::draw(&mut rng);
-        let writes = vec![data(&mut rng, len)];
+        let writes = vec![super::random_bytes(&mut rng, len)];
         b.add(
             &format!("encrypt one write of {len} bytes, then goodbye"),
             &["encrypt", flag, "goodbye"],
@@ -182,7 +176,12 @@ pub fn generate(seed: u64) -> VectorFile {
     }
 
     let s = Stream::draw(&mut rng);
-    let writes = vec![data(&mut rng, 3), vec![], data(&mut rng, 17), data(&mut rng, 1)];
+    let writes = vec![
+        super::random_bytes(&mut rng, 3),
+        vec![],
+        super::random_bytes(&mut rng, 17),
+        super::random_bytes(&mut rng, 1),
+    ];
     b.add(
         "several writes, one of them empty, then goodbye",
         &["encrypt", "several_writes", "empty_write", "goodbye"],
@@ -233,7 +232,10 @@ pub fn generate(seed: u64) -> VectorFile {
         nonce: [0xff; 24],
         ..Stream::draw(&mut rng)
     };
-    let writes = vec![data(&mut rng, 40), data(&mut rng, 40)];
+    let writes = vec![
+        super::random_bytes(&mut rng, 40),
+        super::random_bytes(&mut rng, 40),
+    ];
     b.add(
         "nonce wraps around inside the first frame",
         &["encrypt", "nonce_wraparound", "several_writes", "goodbye"],
@@ -252,7 +254,10 @@ pub fn generate(seed: u64) -> VectorFile {
 
     // Damaged streams: two frames of 100 and 50 bytes, then the goodbye.
     let s = Stream::draw(&mut rng);
-    let writes = vec![data(&mut rng, 100), data(&mut rng, 50)];
+    let writes = vec![
+        super::random_bytes(&mut rng, 100),
+        super::random_bytes(&mut rng, 50),
+    ];
     let (wire, bounds) = s.wire(&writes, true);
     let second = bounds[1];
     let decrypt = |b: &mut Builder, comment: &str, flag: &str, input: &[u8], kind: &'static str| {
@@ -328,7 +333,7 @@ pub fn generate(seed: u64) -> VectorFile {
         "header_auth_failed",
     );
     let mut trailing = wire.clone();
-    trailing.extend_from_slice(&data(&mut rng, 5));
+    trailing.extend_from_slice(&super::random_bytes(&mut rng, 5));
     decrypt(
         &mut b,
         "five bytes after the goodbye",
@@ -346,7 +351,11 @@ pub fn generate(seed: u64) -> VectorFile {
         "data_after_goodbye",
     );
 
-    let long = [s.crafted_header(&mut rng, 4097), data(&mut rng, 4097 + 16)].concat();
+    let long = [
+        s.crafted_header(&mut rng, 4097),
+        super::random_bytes(&mut rng, 4097 + 16),
+    ]
+    .concat();
     decrypt(
         &mut b,
         "header announcing 4097 bytes",
@@ -354,7 +363,7 @@ pub fn generate(seed: u64) -> VectorFile {
         &long,
         "body_too_long",
     );
-    let empty = [s.crafted_header(&mut rng, 0), data(&mut rng, 16)].concat();
+    let empty = [s.crafted_header(&mut rng, 0), super::random_bytes(&mut rng, 16)].concat();
     decrypt(
         &mut b,
         "header announcing 0 bytes with a non-zero body MAC",

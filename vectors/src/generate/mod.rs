@@ -137,3 +137,19 @@ impl Builder {
 fn h(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))
 }
+
+/// `len` bytes drawn from the generator's RNG (plaintexts, keys and nonces of the vectors).
+pub(crate) fn random_bytes(rng: &mut rand_chacha::ChaCha20Rng, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    rand_core::RngCore::fill_bytes(rng, &mut v);
+    v
+}
+
+/// The flag naming a recipient count of a box format allowing at most `max`.
+pub(crate) fn count_flag(n: usize, max: usize) -> &'static str {
+    match n {
+        1 => "one_recipient",
+        _ if n == max => "max_recipients",
+        _ => "several_recipients",
+    }
+}

@@ -162,14 +162,27 @@ fn check_vector(v: &Value) -> Result<(), String> {
 
 /// Checks every file in `envelope-spec/vectors/`, in name order.
 pub fn check_vectors(dir: &Path) -> Result<Vec<Verdict>, UpstreamError> {
-    let names = json_files(dir, &format!("{DIR}/vectors"))?;
+    check_files(dir, &format!("{DIR}/vectors"), |v| {
+        let negative = v.get("error_code").is_some_and(|e| !e.is_null());
+        (negative, check_vector(v).map(|()| None))
+    })
+}
+
+/// One verdict per JSON file of `sub`, in name order: `check` says whether the file expects a
+/// failure and how the check went. Shared with the private-group-spec loader.
+pub(crate) fn check_files(
+    dir: &Path,
+    sub: &str,
+    check: impl Fn(&Value) -> (bool, Result<Option<String>, String>),
+) -> Result<Vec<Verdict>, UpstreamError> {
     let mut out = Vec::new();
-    for name in names {
-        let (_, v): (_, Value) = read_json(dir, &format!("{DIR}/vectors/{name}"))?;
+    for name in json_files(dir, sub)? {
+        let (_, v): (_, Value) = read_json(dir, &format!("{sub}/{name}"))?;
+        let (negative, result) = check(&v);
         out.push(Verdict {
             kind: v["type"].as_str().unwrap_or("?").to_string(),
-            negative: v.get("error_code").is_some_and(|e| !e.is_null()),
-            result: check_vector(&v).map(|()| None),
+            negative,
+            result,
             file: name,
         });
     }

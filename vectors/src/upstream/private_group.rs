@@ -14,8 +14,8 @@ use ssb_impl::private::box2::{Context, RecipientKey};
 use ssb_impl::private::content::{self, BoxFormat};
 use ssb_impl::private::groups::{self, schemes, InfoOrder, PoBoxId};
 
-use super::envelope::{b64, b64_32, field, Verdict};
-use super::{json_files, read_json, UpstreamError};
+use super::envelope::{b64, b64_32, check_files, field, Verdict};
+use super::{read_json, UpstreamError};
 
 /// The folder, relative to the upstream directory.
 pub const DIR: &str = "private-group-spec";
@@ -178,18 +178,7 @@ fn check_vector(v: &Value) -> Result<Option<String>, String> {
 
 /// Checks every file in `private-group-spec/vectors/`, in name order.
 pub fn check_vectors(dir: &Path) -> Result<Vec<Verdict>, UpstreamError> {
-    let names = json_files(dir, &format!("{DIR}/vectors"))?;
-    let mut out = Vec::new();
-    for name in names {
-        let (_, v): (_, Value) = read_json(dir, &format!("{DIR}/vectors/{name}"))?;
-        out.push(Verdict {
-            kind: v["type"].as_str().unwrap_or("?").to_string(),
-            negative: false,
-            result: check_vector(&v),
-            file: name,
-        });
-    }
-    Ok(out)
+    check_files(dir, &format!("{DIR}/vectors"), |v| (false, check_vector(v)))
 }
 
 /// Compares `key-schemes.json` and the DM / P.O. Box constants with ours; the differences.
