@@ -19,6 +19,7 @@ use ssb_vectors::generate;
 mod node_cmd;
 mod scaling_cmd;
 mod sim_cmd;
+mod sweep_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -82,29 +83,9 @@ enum Command {
         action: VectorsAction,
     },
     /// Run a simulation scenario (sim/scenarios/NAME.toml or a path) and write
-    /// reports/sim/<scenario>/.
-    Sim {
-        scenario: String,
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long)]
-        nodes: Option<usize>,
-        /// Replication method, overriding the scenario's (ebt or legacy).
-        #[arg(long)]
-        replication: Option<String>,
-        /// Directory that receives sim/<scenario>/.
-        #[arg(long)]
-        reports: Option<PathBuf>,
-        /// Turn off the signature memo shared between simulated nodes.
-        #[arg(long)]
-        no_memo: bool,
-        /// Hub nodes, overriding the scenario's (hub topologies).
-        #[arg(long)]
-        hubs: Option<usize>,
-        /// Follows per node, overriding the scenario's.
-        #[arg(long)]
-        follows: Option<usize>,
-    },
+    /// reports/sim/<scenario>/; or sweep many seeds (`sim sweep`) and merge shards of a sweep
+    /// (`sim sweep-merge`).
+    Sim(sim_cmd::SimCli),
     /// Wall time and peak memory of one scenario at several sizes, each run in its own process
     /// (same per-node workload; hubs grow with the node count): reports/sim/scaling.md and
     /// scaling.svg.
@@ -170,25 +151,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Node(args) => node_cmd::run(args),
-        Command::Sim {
-            scenario,
-            seed,
-            nodes,
-            replication,
-            reports,
-            no_memo,
-            hubs,
-            follows,
-        } => sim_cmd::run(sim_cmd::SimArgs {
-            scenario,
-            seed,
-            nodes,
-            replication,
-            reports: reports.unwrap_or_else(|| workspace_root().join("reports")),
-            no_memo,
-            hubs,
-            follows,
-        }),
+        Command::Sim(cli) => sim_cmd::run(cli, workspace_root().join("reports")),
         Command::SimScaling(a) => scaling_cmd::run(a),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)

@@ -102,11 +102,23 @@ impl Percentiles {
     }
 }
 
+/// The invariants of a run: `held` is true when none was violated; each check says whether it
+/// held or could not be exercised by this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Invariants {
     pub held: bool,
-    pub checked: Vec<String>,
-    pub violations: Vec<String>,
+    pub checks: Vec<crate::invariants::Verdict>,
+}
+
+impl Invariants {
+    /// The names of the invariants this run could not exercise.
+    pub fn not_exercised(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == crate::invariants::Status::NotExercised)
+            .map(|c| c.name)
+            .collect()
+    }
 }
 
 impl Metrics {

@@ -114,14 +114,25 @@ pub fn write(dir: &Path, sc: &Scenario, s: &Summary, facts: &RunFacts) -> std::i
     let _ = writeln!(
         md,
         "## Invariants: {}\n",
-        if s.invariants.held { "all held" } else { "VIOLATED" }
+        if s.invariants.held {
+            "none violated"
+        } else {
+            "VIOLATED"
+        }
     );
-    for c in &s.invariants.checked {
-        let _ = writeln!(md, "- {c}");
+    md.push_str("| invariant | verdict | what was checked |\n|---|---|---|\n");
+    for c in &s.invariants.checks {
+        let status = match c.status {
+            crate::invariants::Status::Held => "held",
+            crate::invariants::Status::Violated => "**violated**",
+            crate::invariants::Status::NotExercised => "not exercised",
+        };
+        let _ = writeln!(md, "| {} — {} | {status} | {} |", c.name, c.statement, c.detail);
+        for v in &c.violations {
+            let _ = writeln!(md, "| | violation | {v} |");
+        }
     }
-    for v in &s.invariants.violations {
-        let _ = writeln!(md, "- **violated:** {v}");
-    }
+    md.push('\n');
     md.push_str("\n## Figures\n\n| figure | value |\n|---|---:|\n");
     let rows: Vec<(&str, String)> = vec![
         ("messages published", s.messages_published.to_string()),

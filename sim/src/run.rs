@@ -3,43 +3,39 @@
 //! the invariants during and after the run, and returns the summary. A violated invariant stops
 //! the run at once; the error names the seed and the command that replays it.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::json;
 use ssb_impl::legacy::message::{sign_message, MsgId};
 use ssb_impl::legacy::{self, Mode};
-use ssb_impl::node::{Node, NodeConfig, NodeEvent, PeerAddr, Replication, SignatureMemo};
+use ssb_impl::node::{Node, NodeConfig, NodeEvent};
 use ssb_impl::store::{MemoryBlobs, StoredMsg};
 use ssb_impl::{FeedId, Keypair};
 
+use crate::invariants::{self, no_forgery, Ending, Status, Verdict};
+use crate::ledger::Ledger;
 use crate::metrics::{Invariants, Metrics, MsgStat, Percentiles, Summary};
+use crate::plan::Plan;
+use crate::replay;
 use crate::scenario::Scenario;
+use crate::schedule::{self, uniform};
 use crate::shared_store::{Pool, SharedStore};
-use crate::topology;
 use crate::world::{Ev, Observed, Role, World};
 
-/// Why a run stopped early.
+/// Why a run failed: the first invariant violated, what happened, and the command that replays
+/// it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("invariant violated at {at_ms} ms: {what}\nreplay: {replay}")]
+#[error("invariant {invariant} violated at {at_ms} ms: {what}\nreplay: {replay}")]
 pub struct Violation {
     pub at_ms: u64,
+    /// The invariant's name ([`crate::invariants`]).
+    pub invariant: String,
     pub what: String,
     pub replay: String,
-}
-
-struct Plan {
-    /// The author index of each host's feed (the two halves of a forker share one).
-    author: Vec<usize>,
-    /// The author index of each feed.
-    by_feed: BTreeMap<FeedId, usize>,
-    /// Followed feeds that no path of replicating nodes brings to the follower.
-    unreachable: usize,
-    /// Feeds (author indices) each host should end up holding.
-    expect: Vec<BTreeSet<usize>>,
-    configs: Vec<NodeConfig>,
+    /// Every invariant's verdict, where the run reached its end.
+    pub verdicts: Vec<Verdict>,
 }
 
 /// What a run lets a caller watch, besides its summary: the hosts as built, every message a
@@ -49,9 +45,10 @@ pub trait Observer {
     /// the run starts (a host that restarts after a crash is built again with the same ones).
     fn planned(&mut self, _host: usize, _keys: &Keypair, _config: &NodeConfig) {}
     /// Host `host` published `msg` on its own feed (the two halves of a forker share one): a
-    /// workload message, a contact at time 0, a group operation. `content` is the JSON content it was published with, where the run has
-    /// it (not for group messages, which the group simulation signs and encrypts itself).
-    /// Forgeries, which a forger stores under another feed, are not publications.
+    /// workload message, a contact at time 0, a group operation. `content` is the JSON content it
+    /// was published with, where the run has it (not for group messages, which the group
+    /// simulation signs and encrypts itself). Forgeries, which a forger stores under another
+    /// feed, are not publications.
     fn published(&mut self, _host: usize, _msg: &StoredMsg, _content: Option<&serde_json::Value>) {}
     /// The run reached its end without a violation along the way; called once, before the final
     /// checks and the summary. `world.hosts[h].node` holds each running host's final store.
@@ -62,16 +59,6 @@ pub trait Observer {
 struct Unobserved;
 
 impl Observer for Unobserved {}
-
-fn host_keys(seed: u64, i: usize) -> Keypair {
-    Keypair::from_seed(ssb_impl::crypto::sha256(
-        format!("ssb-sim host {seed} {i}").as_bytes(),
-    ))
-}
-
-fn uniform(rng: &mut ChaCha20Rng, lo: u64, hi: u64) -> u64 {
-    lo + rng.next_u64() % (hi.saturating_sub(lo) + 1)
-}
 
 /// The content of one workload message.
 fn content(
@@ -109,14 +96,20 @@ pub fn run(sc: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary,
     run_observed(sc, progress, &mut Unobserved)
 }
 
-/// Runs a scenario as [`run`] does, telling `observer` what it builds, publishes and ends with.
-pub fn run_observed(
-    sc: &Scenario,
-    progress: &mut dyn FnMut(u64, u64),
-    observer: &mut dyn Observer,
-) -> Result<Summary, Violation> {
-    let n = sc.nodes;
-    let mut setup = ChaCha20Rng::seed_from_u64(sc.seed);
+/// The state a run carries from event to event.
+struct Running<'a> {
+    sc: &'a Scenario,
+    plan: Plan,
+    world: World,
+    setup: ChaCha20Rng,
+    metrics: Metrics,
+    ledger: Ledger,
+    group_sim: Option<crate::groups::GroupSim>,
+    down_depth: Vec<u32>,
+}
+
+/// Builds the hosts of a plan: one reference node each over a shared message pool.
+fn build_world(sc: &Scenario, plan: &Plan, observer: &mut dyn Observer) -> World {
     let mut world = World::new(
         sc.seed,
         (sc.network.latency_min_ms, sc.network.latency_max_ms),
@@ -124,372 +117,387 @@ pub fn run_observed(
         sc.network.retransmit_ms,
     );
     world.slow_kib_per_s = sc.byzantine.slow_kib_per_s;
-    let byz = &sc.byzantine;
-    // Roles from the end of the list: flooders, forgers, then forker pairs.
-    let mut roles = vec![Role::Honest; n];
-    let mut i = n;
-    for _ in 0..byz.flooders {
-        i -= 1;
-        roles[i] = Role::Flooder;
-    }
-    for _ in 0..byz.slow {
-        i -= 1;
-        roles[i] = Role::Slow;
-    }
-    for _ in 0..byz.forgers {
-        i -= 1;
-        roles[i] = Role::Forger;
-    }
-    let mut author: Vec<usize> = (0..n).collect();
-    for _ in 0..byz.forkers {
-        if i < 2 {
-            break;
-        }
-        roles[i - 1] = Role::Forker;
-        roles[i - 2] = Role::Forker;
-        author[i - 1] = i - 2;
-        i -= 2;
-    }
-    let keys: Vec<Keypair> = (0..n).map(|h| host_keys(sc.seed, author[h])).collect();
-    let ids: Vec<FeedId> = keys.iter().map(Keypair::id).collect();
-    let adj = topology::connections(&sc.topology, n, &mut setup);
-    let (follows, hops) = topology::follows(&sc.follows, n, &mut setup);
-    // Follows name feeds (authors), never a host's own feed or a flooder's.
-    let follows: Vec<BTreeSet<usize>> = follows
-        .iter()
-        .enumerate()
-        .map(|(h, f)| {
-            f.iter()
-                .map(|b| author[*b])
-                .filter(|a| *a != author[h] && roles[*a] != Role::Flooder)
-                .collect()
-        })
-        .collect();
-    let honest_authors: BTreeSet<usize> = (0..n).filter(|h| roles[*h] == Role::Honest).collect();
-    let mut plan = Plan {
-        by_feed: (0..n).filter(|h| author[*h] == *h).map(|h| (ids[h], h)).collect(),
-        unreachable: 0,
-        author: author.clone(),
-        expect: Vec::new(),
-        configs: Vec::new(),
-    };
-    let memo = sc.signature_memo.then(|| Arc::new(SignatureMemo::new(4_000_000)));
-    for h in 0..n {
-        let scope = match roles[h] {
-            // A forger replicates every honest feed, so it can announce forged messages of them.
-            Role::Forger => honest_authors.clone(),
-            // Hubs are pubs: they replicate every feed.
-            _ if sc.topology.kind == "hubs" && h < sc.topology.hubs => (0..n)
-                .filter(|a| *a == author[*a] && *a != h && roles[*a] != Role::Flooder)
-                .collect(),
-            _ => topology::scope(&follows, h, hops),
-        };
-        plan.expect.push(scope.clone());
-        let peers = adj[h]
-            .iter()
-            .filter(|j| **j > h)
-            .map(|j| PeerAddr {
-                host: format!("n{j}"),
-                port: 0,
-                key: ids[*j],
-            })
-            .collect();
-        plan.configs.push(NodeConfig {
-            hops: if sc.follows.contact_messages { hops } else { 0 },
-            replicate: if sc.follows.contact_messages && roles[h] != Role::Forger {
-                Default::default()
-            } else {
-                scope.iter().map(|a| ids[*a]).collect()
-            },
-            replication: if sc.replication == "legacy" {
-                Replication::Legacy
-            } else {
-                Replication::Ebt
-            },
-            peers,
-            redial_ms: sc.network.tick_ms,
-            verify_threads: 1,
-            signature_memo: memo.clone(),
-            ..NodeConfig::default()
-        });
-    }
-    // A feed travels only through nodes that replicate it: a follower expects a feed only if
-    // the author reaches it over links between such nodes.
-    let replicates = plan.expect.clone();
-    for a in (0..n).filter(|a| author[*a] == *a) {
-        let carries = |h: usize| author[h] == a || replicates[h].contains(&a);
-        let mut seen = BTreeSet::from([a]);
-        let mut stack = vec![a];
-        // Both halves of a forker publish the feed.
-        for (h, _) in author.iter().enumerate().filter(|(h, au)| **au == a && *h != a) {
-            seen.insert(h);
-            stack.push(h);
-        }
-        while let Some(x) = stack.pop() {
-            for &y in &adj[x] {
-                if carries(y) && seen.insert(y) {
-                    stack.push(y);
-                }
-            }
-        }
-        for h in 0..n {
-            if plan.expect[h].contains(&a) && !seen.contains(&h) {
-                plan.expect[h].remove(&a);
-                plan.unreachable += 1;
-            }
-        }
-    }
     let pool = Pool::new();
-    for h in 0..n {
-        observer.planned(h, &keys[h], &plan.configs[h]);
+    for h in 0..sc.nodes {
+        observer.planned(h, &plan.keys[h], &plan.configs[h]);
         let node = Node::new(
-            keys[h].clone(),
+            plan.keys[h].clone(),
             plan.configs[h].clone(),
             Box::new(SharedStore::new(pool.clone())),
             Box::new(MemoryBlobs::new()),
         )
         .expect("a memory store opens");
-        world.add_host(keys[h].clone(), roles[h], node);
+        world.add_host(plan.keys[h].clone(), plan.roles[h], node);
     }
-    // Follows as contact messages, published at time 0.
-    if sc.follows.contact_messages {
-        for h in 0..n {
-            if roles[h] != Role::Honest {
+    world
+}
+
+/// Runs a scenario as [`run`] does, telling `observer` what it builds, publishes and ends with.
+pub fn run_observed(
+    sc: &Scenario,
+    progress: &mut dyn FnMut(u64, u64),
+    observer: &mut dyn Observer,
+) -> Result<Summary, Violation> {
+    let mut setup = ChaCha20Rng::seed_from_u64(sc.seed);
+    let plan = Plan::new(sc, &mut setup);
+    let world = build_world(sc, &plan, observer);
+    let mut r = Running {
+        sc,
+        metrics: Metrics::new(sc.nodes),
+        ledger: Ledger::default(),
+        group_sim: None,
+        down_depth: vec![0; sc.nodes],
+        plan,
+        world,
+        setup,
+    };
+    r.publish_contacts(observer);
+    schedule::schedule(sc, &r.plan, &mut r.world, &mut r.setup);
+    r.group_sim = (sc.groups.count > 0).then(|| {
+        let honest: Vec<usize> = r.plan.honest_authors.iter().copied().collect();
+        crate::groups::GroupSim::plan(&sc.groups, &honest, &mut r.world, &mut r.setup)
+    });
+    let replay = replay::command(sc);
+    r.event_loop(progress, observer)
+        .map_err(|(at_ms, what)| Violation {
+            at_ms,
+            invariant: no_forgery::NAME.into(),
+            what,
+            replay: replay.clone(),
+            verdicts: Vec::new(),
+        })?;
+    observer.finished(&r.world);
+    r.finish(replay)
+}
+
+impl Running<'_> {
+    /// Follows as contact messages, published at time 0.
+    fn publish_contacts(&mut self, observer: &mut dyn Observer) {
+        if !self.sc.follows.contact_messages {
+            return;
+        }
+        for h in 0..self.sc.nodes {
+            if self.plan.roles[h] != Role::Honest {
                 continue;
             }
-            let node = world.hosts[h].node.as_mut().expect("up");
-            for a in &follows[h] {
-                let c = json!({"type": "contact", "contact": ids[*a].to_string(), "following": true});
+            let node = self.world.hosts[h].node.as_mut().expect("up");
+            for a in &self.plan.follows[h] {
+                let c =
+                    json!({"type": "contact", "contact": self.plan.ids[*a].to_string(), "following": true});
                 let msg = node.publish(&c, 0).expect("publish a contact");
                 observer.published(h, &msg, Some(&c));
             }
         }
     }
-    // Ticks, staggered.
-    let tick_us = sc.network.tick_ms.max(1) * 1000;
-    for h in 0..n {
-        let at = setup.next_u64() % tick_us;
-        world.schedule(at, Ev::Tick { host: h });
-    }
-    // The workload: publish times drawn in the window; a forker's two halves publish at the same
-    // times (so their feeds fork at the same sequences).
-    let (w0, w1) = (sc.workload.start_s * 1_000_000, sc.workload.end_s * 1_000_000);
-    for h in 0..n {
-        let count = match roles[h] {
-            Role::Honest | Role::Slow => sc.workload.messages_per_node,
-            Role::Forger => sc.workload.messages_per_node.div_ceil(2),
-            Role::Forker if author[h] == h => sc.workload.messages_per_node,
-            _ => 0,
-        };
-        for _ in 0..count {
-            let at = uniform(&mut setup, w0, w1);
-            world.schedule(at, Ev::Publish { host: h });
-            if roles[h] == Role::Forker {
-                world.schedule(at, Ev::Publish { host: h + 1 });
+
+    /// Handles every event up to the end; a forgery stored by an honest node stops it.
+    fn event_loop(
+        &mut self,
+        progress: &mut dyn FnMut(u64, u64),
+        observer: &mut dyn Observer,
+    ) -> Result<(), (u64, String)> {
+        let sc = self.sc;
+        let end_us = sc.duration_s * 1_000_000;
+        let tick_us = schedule::tick_us(sc);
+        let mut next_progress = 0;
+        while let Some(ev) = self.world.pop(end_us) {
+            let now = self.world.now_ms();
+            if now >= next_progress {
+                progress(now, sc.duration_s * 1000);
+                next_progress = now + 1000;
+            }
+            match ev {
+                Ev::Publish { host } => self.publish(host, observer),
+                Ev::Down { host } => self.down(host),
+                Ev::Up { host } => self.up(host),
+                Ev::Group(op) => {
+                    if let Some(g) = self.group_sim.as_mut() {
+                        if let Some((host, msg)) = g.handle(op, &mut self.world, &mut self.setup) {
+                            observer.published(host, &msg, None);
+                            self.record(host, &msg);
+                        }
+                    }
+                }
+                Ev::Tick { host } => {
+                    self.world.handle(Ev::Tick { host });
+                    self.world
+                        .schedule(self.world.now_us + tick_us, Ev::Tick { host });
+                }
+                other => self.world.handle(other),
+            }
+            self.world.settle();
+            for o in std::mem::take(&mut self.world.observed) {
+                self.observe(o, now).map_err(|w| (now, w))?;
             }
         }
-        // The second branch grows one message longer, so that EBT carries it to nodes holding
-        // the first (two branches of one length are never exchanged: each side already holds
-        // that many messages).
-        if roles[h] == Role::Forker && author[h] == h && count > 0 {
-            world.schedule(w1, Ev::Publish { host: h + 1 });
-        }
+        progress(sc.duration_s * 1000, sc.duration_s * 1000);
+        Ok(())
     }
-    for p in &sc.faults.partition {
-        let mut order: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            order.swap(i, (setup.next_u64() % (i as u64 + 1)) as usize);
-        }
-        let side: Vec<usize> = order[..((n as f64 * p.fraction) as usize).min(n)].to_vec();
-        world.schedule(p.at_s * 1_000_000, Ev::Partition { side });
-        world.schedule(p.heal_s * 1_000_000, Ev::Heal);
-    }
-    for c in &sc.faults.crash {
-        if c.node < n {
-            world.schedule(c.at_s * 1_000_000, Ev::Down { host: c.node });
-            world.schedule(c.restart_s * 1_000_000, Ev::Up { host: c.node });
-        }
-    }
-    if let Some(ch) = &sc.faults.churn {
-        let honest: Vec<usize> = honest_authors.iter().copied().collect();
-        let mut t = ch.every_s;
-        while t < ch.until_s && !honest.is_empty() {
-            for _ in 0..ch.count {
-                let h = honest[(setup.next_u64() % honest.len() as u64) as usize];
-                world.schedule(t * 1_000_000, Ev::Down { host: h });
-                world.schedule((t + ch.offline_s) * 1_000_000, Ev::Up { host: h });
+
+    /// A host stops: what it had not synced is torn (a random prefix of it survives).
+    fn down(&mut self, host: usize) {
+        self.down_depth[host] += 1;
+        if let Some(node) = self.world.hosts[host].node.take() {
+            let (mut store, blobs) = node.into_parts();
+            if let Some(s) = store.as_any_mut().and_then(|a| a.downcast_mut::<SharedStore>()) {
+                let keep = (self.setup.next_u64() % (s.unsynced() as u64 + 1)) as usize;
+                self.metrics.torn_lost += s.crash(keep) as u64;
             }
-            t += ch.every_s;
+            self.world.hosts[host].parked = Some((store, blobs));
+            self.world.drop_host_links(host);
         }
     }
 
-    let mut group_sim = (sc.groups.count > 0).then(|| {
-        let honest: Vec<usize> = honest_authors.iter().copied().collect();
-        crate::groups::GroupSim::plan(&sc.groups, &honest, &mut world, &mut setup)
-    });
-    let mut m = Metrics::new(n);
-    let mut genuine: BTreeMap<(usize, u64), Vec<MsgId>> = BTreeMap::new();
-    let mut published: BTreeMap<usize, u64> = BTreeMap::new();
-    let replay = format!(
-        "ssb-harness sim {} --seed {} --nodes {}",
-        sc.name, sc.seed, sc.nodes
-    );
-    let violation = |at_ms: u64, what: String| Violation {
-        at_ms,
-        what,
-        replay: replay.clone(),
-    };
-    let end_us = sc.duration_s * 1_000_000;
-    let mut next_progress = 0;
-    let mut down_depth = vec![0u32; n];
-    while let Some(ev) = world.pop(end_us) {
+    /// A host restarts over its parked store, once every overlapping outage has ended.
+    fn up(&mut self, host: usize) {
+        self.down_depth[host] = self.down_depth[host].saturating_sub(1);
+        if self.down_depth[host] > 0 {
+            return;
+        }
+        if let Some((store, blobs)) = self.world.hosts[host].parked.take() {
+            let node = Node::new(
+                self.plan.keys[host].clone(),
+                self.plan.configs[host].clone(),
+                store,
+                blobs,
+            )
+            .expect("a parked store reopens");
+            self.world.hosts[host].node = Some(node);
+            self.world.schedule(self.world.now_us, Ev::Tick { host });
+        }
+    }
+
+    /// The final checks and the summary.
+    fn finish(self, replay: String) -> Result<Summary, Violation> {
+        let sc = self.sc;
+        let (groups, groups_verdict) = match self.group_sim.as_ref() {
+            Some(g) => {
+                let (summary, v) = g.check(&self.world, &self.plan.expect);
+                let verdict = invariants::groups::verdict(&summary, v);
+                (Some(summary), Some(verdict))
+            }
+            None => (None, None),
+        };
+        let ending = Ending {
+            plan: &self.plan,
+            world: &self.world,
+            metrics: &self.metrics,
+            ledger: &self.ledger,
+        };
+        let verdicts = invariants::final_checks(&ending, groups_verdict);
+        if let Some(bad) = verdicts.iter().find(|v| v.status == Status::Violated) {
+            let v = &bad.violations;
+            let m = &self.metrics;
+            return Err(Violation {
+                at_ms: sc.duration_s * 1000,
+                invariant: bad.name.to_string(),
+                what: format!(
+                    "{} (and {} more{}; {} connections made, {} dials failed, {} messages delivered, {} events, {} rejected, closes {:?})",
+                    v[0],
+                    v.len() - 1,
+                    v[1..].iter().take(4).map(|v| format!(", {v}")).collect::<String>(),
+                    m.connections,
+                    m.dial_failures,
+                    m.delivered,
+                    self.world.steps,
+                    m.rejected,
+                    m.closes
+                ),
+                replay,
+                verdicts,
+            });
+        }
+        Ok(summarize(
+            sc,
+            &self.plan,
+            &self.world,
+            self.metrics,
+            verdicts,
+            groups,
+        ))
+    }
+
+    /// A workload publication by `host`: honest and forking hosts publish on their own feed, a
+    /// forger stores a forgery of a victim's next message where its peers will ask for it.
+    fn publish(&mut self, host: usize, observer: &mut dyn Observer) {
+        let sc = self.sc;
+        let world = &mut self.world;
         let now = world.now_ms();
-        if now >= next_progress {
-            progress(now, sc.duration_s * 1000);
-            next_progress = now + 1000;
-        }
-        match ev {
-            Ev::Publish { host } => publish(
-                &mut world,
-                sc,
-                host,
-                &follows,
-                &ids,
-                &plan,
-                &mut m,
-                &mut genuine,
-                &mut published,
-                &mut setup,
-                observer,
-            ),
-            Ev::Down { host } => {
-                down_depth[host] += 1;
-                if let Some(node) = world.hosts[host].node.take() {
-                    let (mut store, blobs) = node.into_parts();
-                    // What was not synced is torn: a random prefix of it survives.
-                    if let Some(s) = store.as_any_mut().and_then(|a| a.downcast_mut::<SharedStore>()) {
-                        let keep = (setup.next_u64() % (s.unsynced() as u64 + 1)) as usize;
-                        m.torn_lost += s.crash(keep) as u64;
-                    }
-                    world.hosts[host].parked = Some((store, blobs));
-                    world.drop_host_links(host);
-                }
-            }
-            Ev::Up { host } => {
-                down_depth[host] = down_depth[host].saturating_sub(1);
-                if down_depth[host] == 0 {
-                    if let Some((store, blobs)) = world.hosts[host].parked.take() {
-                        let node = Node::new(keys[host].clone(), plan.configs[host].clone(), store, blobs)
-                            .expect("a parked store reopens");
-                        world.hosts[host].node = Some(node);
-                        world.schedule(world.now_us, Ev::Tick { host });
-                    }
-                }
-            }
-            Ev::Group(op) => {
-                if let Some(g) = group_sim.as_mut() {
-                    if let Some((host, msg)) = g.handle(op, &mut world, &mut setup) {
-                        observer.published(host, &msg, None);
-                        record(&world, host, &msg, &plan, &mut m, &mut genuine, &mut published);
-                    }
-                }
-            }
-            Ev::Tick { host } => {
-                world.handle(Ev::Tick { host });
-                world.schedule(world.now_us + tick_us, Ev::Tick { host });
-            }
-            other => world.handle(other),
-        }
-        world.settle();
-        for o in std::mem::take(&mut world.observed) {
-            observe(&world, o, &roles, &plan, &mut m, &genuine, now).map_err(|w| violation(now, w))?;
-        }
-    }
-    progress(sc.duration_s * 1000, sc.duration_s * 1000);
-    observer.finished(&world);
-
-    // After the run: convergence of every honest, running node on every honest feed in scope.
-    let mut violations = Vec::new();
-    for h in 0..n {
-        let Some(node) = world.hosts[h].node.as_ref() else {
-            continue;
+        let role = world.hosts[host].role;
+        let a = self.plan.author[host];
+        let count = self.ledger.published.get(&a).copied().unwrap_or(0);
+        let own_keys = world.hosts[host].keys.clone();
+        let Some(node) = world.hosts[host].node.as_mut() else {
+            return;
         };
-        if roles[h] != Role::Honest {
-            continue;
-        }
-        for a in &plan.expect[h] {
-            if roles[*a] != Role::Honest {
-                continue;
-            }
-            let want = published.get(a).copied().unwrap_or(0);
-            let have = node.store().latest(&ids[*a]).map_or(0, |l| l.sequence);
-            if have != want {
-                // The first failure also says what the node knows of the feed, to start from
-                // when replaying the seed.
-                let mut v = format!("node {h} holds {have} of the {want} messages of node {a}");
-                if violations.is_empty() {
-                    v.push_str(&format!(" [{}]", node.explain_feed(&ids[*a])));
+        match role {
+            Role::Honest | Role::Forker | Role::Slow => {
+                let mut c = content(
+                    &mut self.setup,
+                    sc,
+                    &self.plan.follows[host],
+                    &self.plan.ids,
+                    count,
+                );
+                if role == Role::Forker && a != host {
+                    c["text"] = json!(format!("the other branch {}", self.setup.next_u64()));
                 }
-                violations.push(v);
+                let Ok(msg) = node.publish(&c, now) else { return };
+                world.touch(host);
+                observer.published(host, &msg, Some(&c));
+                self.record(host, &msg);
             }
+            Role::Forger => {
+                // The next message of a random honest feed it holds, signed with its own key: the
+                // author field names the victim, the signature cannot verify.
+                let me = own_keys.id();
+                let victims: Vec<FeedId> = node.scope().iter().copied().filter(|f| *f != me).collect();
+                if victims.is_empty() {
+                    return;
+                }
+                let victim = victims[(self.setup.next_u64() % victims.len() as u64) as usize];
+                let stored = forgery(&own_keys, victim, node.store().latest(&victim), now);
+                let seq = stored.sequence;
+                if node.store_mut().append(std::slice::from_ref(&stored)).is_ok() {
+                    node.notify_appended(victim, seq);
+                    world.touch(host);
+                }
+            }
+            Role::Flooder => {}
         }
     }
-    for h in 0..n {
-        if roles[h] == Role::Forker && author[h] == h && !m.forks.contains_key(&ids[h].to_string()) {
-            // The branches meet at an honest node when the two halves are linked through honest
-            // nodes that replicate the feed.
-            let carries = |x: usize| x == h + 1 || (roles[x] == Role::Honest && replicates[x].contains(&h));
-            let mut seen = BTreeSet::from([h]);
-            let mut stack = vec![h];
-            while let Some(x) = stack.pop() {
-                for &y in &adj[x] {
-                    if carries(y) && seen.insert(y) {
-                        stack.push(y);
+
+    /// Notes a message published by `host`: genuine (for the forgery check) and, for the first
+    /// branch of a feed, awaited by every honest node that is owed it.
+    fn record(&mut self, host: usize, msg: &StoredMsg) {
+        let plan = &self.plan;
+        let a = plan.author[host];
+        let forking = plan.roles[host] == Role::Forker;
+        self.ledger.note(host, a, msg.sequence, msg.id, forking);
+        if a != host || plan.roles[host] != Role::Honest {
+            return; // the second branch is counted once, with the first
+        }
+        let waiting = (0..plan.expect.len())
+            .filter(|h| *h != host && plan.roles[*h] == Role::Honest && plan.expect[*h].contains(&a))
+            .count();
+        self.metrics.messages.insert(
+            (a, msg.sequence),
+            MsgStat {
+                published_ms: msg.received,
+                waiting,
+                converged_ms: (waiting == 0).then_some(msg.received),
+            },
+        );
+    }
+
+    fn observe(&mut self, o: Observed, now: u64) -> Result<(), String> {
+        let m = &mut self.metrics;
+        match o {
+            Observed::Sent { host, bytes } => m.bytes_sent[host] += bytes as u64,
+            Observed::Queued { bytes } => m.max_queued_bytes = m.max_queued_bytes.max(bytes),
+            Observed::LinkUp { .. } => m.connections += 1,
+            Observed::DialFailed { .. } => m.dial_failures += 1,
+            Observed::Node { host, event } => {
+                if self.plan.roles[host] != Role::Honest {
+                    return Ok(());
+                }
+                match event {
+                    NodeEvent::Appended { feed, sequence, from } => {
+                        if from.is_none() {
+                            return Ok(());
+                        }
+                        m.delivered_at(now);
+                        no_forgery::on_appended(
+                            &self.plan,
+                            &self.world,
+                            &self.ledger,
+                            host,
+                            &feed,
+                            sequence,
+                        )?;
+                        let Some(&a) = self.plan.by_feed.get(&feed) else {
+                            return Ok(());
+                        };
+                        if self.plan.expect[host].contains(&a) {
+                            if let Some(s) = m.messages.get_mut(&(a, sequence)) {
+                                s.waiting = s.waiting.saturating_sub(1);
+                                if s.waiting == 0 && s.converged_ms.is_none() {
+                                    s.converged_ms = Some(now);
+                                }
+                            }
+                        }
                     }
+                    NodeEvent::Rejected { .. } => m.rejected += 1,
+                    NodeEvent::Fork { author, .. } => *m.forks.entry(author.to_string()).or_default() += 1,
+                    NodeEvent::Closed { reason, .. } => {
+                        let key = reason.split(':').next().unwrap_or("").to_string();
+                        *m.closes.entry(key).or_default() += 1;
+                    }
+                    NodeEvent::BlobStored { .. } => {}
                 }
             }
-            let meet = seen.contains(&(h + 1)) && seen.len() > 2;
-            if meet && published.get(&h).copied().unwrap_or(0) > 0 {
-                violations.push(format!(
-                    "the fork of node {h}'s feed was not detected by any honest node"
-                ));
-            }
         }
+        Ok(())
     }
-    let groups = group_sim.as_ref().map(|g| {
-        let (summary, v) = g.check(&world, &plan.expect);
-        violations.extend(v);
-        summary
-    });
-    const MAX_QUEUED: usize = 64 * 1024 * 1024 + 1024 * 1024;
-    if m.max_queued_bytes > MAX_QUEUED {
-        violations.push(format!("a link held {} bytes in flight", m.max_queued_bytes));
+}
+
+/// A forger's message for `victim`'s next sequence: the author field names the victim, the
+/// signature is the forger's own (so it cannot verify).
+fn forgery(forger: &Keypair, victim: FeedId, latest: Option<ssb_impl::store::Latest>, now: u64) -> StoredMsg {
+    let seq = latest.map_or(0, |l| l.sequence) + 1;
+    let content = legacy::parse(br#"{"type":"post","text":"forged"}"#, Mode::JsCompat).expect("JSON");
+    let (mut msg, _) = sign_message(
+        forger,
+        latest.map(|l| l.id),
+        seq as u32,
+        now as f64,
+        content,
+        None,
+    );
+    msg.insert("author".into(), legacy::Value::string(&victim.to_string()));
+    // Re-sign the edited message with the forger's key (still the wrong key).
+    let unsigned = msg.without("signature");
+    let sig = forger.sign(&ssb_impl::legacy::message::signed_bytes(&unsigned, None));
+    let mut msg = unsigned;
+    use base64::Engine;
+    msg.insert(
+        "signature".into(),
+        legacy::Value::string(&format!(
+            "{}.sig.ed25519",
+            base64::engine::general_purpose::STANDARD.encode(sig)
+        )),
+    );
+    let v = legacy::Value::Object(msg);
+    let units = legacy::to_signing_units(&v);
+    StoredMsg {
+        id: MsgId(legacy::latin1_sha256(&units)),
+        author: victim,
+        sequence: seq,
+        timestamp: now as f64,
+        received: now,
+        value: String::from_utf16_lossy(&units),
     }
-    if let Some(v) = violations.first() {
-        return Err(violation(
-            sc.duration_s * 1000,
-            format!(
-                "{v} (and {} more{}; {} connections made, {} dials failed, {} messages delivered, {} events, {} rejected, closes {:?})",
-                violations.len() - 1,
-                violations[1..].iter().take(4).map(|v| format!(", {v}")).collect::<String>(),
-                m.connections,
-                m.dial_failures,
-                m.delivered,
-                world.steps,
-                m.rejected,
-                m.closes
-            ),
-        ));
-    }
+}
+
+/// The summary of a run that held.
+fn summarize(
+    sc: &Scenario,
+    plan: &Plan,
+    world: &World,
+    mut m: Metrics,
+    verdicts: Vec<Verdict>,
+    groups: Option<crate::groups::GroupsSummary>,
+) -> Summary {
+    let n = sc.nodes;
     m.duplicates = (0..n)
-        .filter(|h| roles[*h] == Role::Honest)
+        .filter(|h| plan.roles[*h] == Role::Honest)
         .filter_map(|h| world.hosts[h].node.as_ref())
         .map(|node| node.stats.duplicates)
         .sum();
     let conv = m.convergence();
     let converged = conv.len();
     let total_bytes: u64 = m.bytes_sent.iter().sum();
-    Ok(Summary {
+    Summary {
         scenario: sc.name.clone(),
         seed: sc.seed,
         nodes: n,
@@ -497,22 +505,7 @@ pub fn run_observed(
         duration_s: sc.duration_s,
         invariants: Invariants {
             held: true,
-            checked: vec![
-                "no honest node stores a message its author did not sign".into(),
-                "every fork of a forking feed is detected by an honest node, where honest nodes replicating the feed link its two halves".into(),
-                "every honest node holds, at the end, every honest feed in its scope that a path of nodes replicating it connects to its author".into(),
-                "bytes in flight per link stay bounded".into(),
-            ]
-            .into_iter()
-            .chain(groups.iter().flat_map(|_| {
-                [
-                    "every group member holds the group key and reads every message of the group, those posted before it joined included".to_string(),
-                    "no other honest node holds a group's key or reads any of its messages".to_string(),
-                    "every honest node that replicates a member stores its group ciphertexts".to_string(),
-                ]
-            }))
-            .collect(),
-            violations: Vec::new(),
+            checks: verdicts,
         },
         follows_unreachable: plan.unreachable,
         messages_published: m.messages.len(),
@@ -522,7 +515,11 @@ pub fn run_observed(
         duplicates: m.duplicates,
         rejected: m.rejected,
         bytes_sent: total_bytes,
-        bytes_per_delivered: if m.delivered == 0 { 0.0 } else { (total_bytes as f64 / m.delivered as f64).round() },
+        bytes_per_delivered: if m.delivered == 0 {
+            0.0
+        } else {
+            (total_bytes as f64 / m.delivered as f64).round()
+        },
         redundancy: if m.delivered == 0 {
             0.0
         } else {
@@ -539,181 +536,5 @@ pub fn run_observed(
         timeline_deliveries_per_s: m.timeline.clone(),
         events: world.steps,
         groups,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn publish(
-    world: &mut World,
-    sc: &Scenario,
-    host: usize,
-    follows: &[BTreeSet<usize>],
-    ids: &[FeedId],
-    plan: &Plan,
-    m: &mut Metrics,
-    genuine: &mut BTreeMap<(usize, u64), Vec<MsgId>>,
-    published: &mut BTreeMap<usize, u64>,
-    rng: &mut ChaCha20Rng,
-    observer: &mut dyn Observer,
-) {
-    let now = world.now_ms();
-    let role = world.hosts[host].role;
-    let a = plan.author[host];
-    let count = published.get(&a).copied().unwrap_or(0);
-    let own_keys = world.hosts[host].keys.clone();
-    let Some(node) = world.hosts[host].node.as_mut() else {
-        return;
-    };
-    match role {
-        Role::Honest | Role::Forker | Role::Slow => {
-            let mut c = content(rng, sc, &follows[host], ids, count);
-            if role == Role::Forker && a != host {
-                c["text"] = json!(format!("the other branch {}", rng.next_u64()));
-            }
-            let Ok(msg) = node.publish(&c, now) else { return };
-            world.touch(host);
-            observer.published(host, &msg, Some(&c));
-            record(world, host, &msg, plan, m, genuine, published);
-        }
-        Role::Forger => {
-            // The next message of a random honest feed it holds, signed with its own key: the
-            // author field names the victim, the signature cannot verify.
-            let me = own_keys.id();
-            let victims: Vec<FeedId> = node.scope().iter().copied().filter(|f| *f != me).collect();
-            if victims.is_empty() {
-                return;
-            }
-            let victim = victims[(rng.next_u64() % victims.len() as u64) as usize];
-            let latest = node.store().latest(&victim);
-            let seq = latest.map_or(0, |l| l.sequence) + 1;
-            let forger = own_keys;
-            let content = legacy::parse(br#"{"type":"post","text":"forged"}"#, Mode::JsCompat).expect("JSON");
-            let (mut msg, _) = sign_message(
-                &forger,
-                latest.map(|l| l.id),
-                seq as u32,
-                now as f64,
-                content,
-                None,
-            );
-            msg.insert("author".into(), legacy::Value::string(&victim.to_string()));
-            // Re-sign the edited message with the forger's key (still the wrong key).
-            let unsigned = msg.without("signature");
-            let sig = forger.sign(&ssb_impl::legacy::message::signed_bytes(&unsigned, None));
-            let mut msg = unsigned;
-            use base64::Engine;
-            msg.insert(
-                "signature".into(),
-                legacy::Value::string(&format!(
-                    "{}.sig.ed25519",
-                    base64::engine::general_purpose::STANDARD.encode(sig)
-                )),
-            );
-            let v = legacy::Value::Object(msg);
-            let units = legacy::to_signing_units(&v);
-            let stored = StoredMsg {
-                id: MsgId(legacy::latin1_sha256(&units)),
-                author: victim,
-                sequence: seq,
-                timestamp: now as f64,
-                received: now,
-                value: String::from_utf16_lossy(&units),
-            };
-            if node.store_mut().append(std::slice::from_ref(&stored)).is_ok() {
-                node.notify_appended(victim, seq);
-                world.touch(host);
-            }
-        }
-        Role::Flooder => {}
     }
-}
-
-/// Notes a message published by `host`: genuine (for the forgery check) and, for the first
-/// branch of a feed, awaited by every honest node that replicates it.
-fn record(
-    world: &World,
-    host: usize,
-    msg: &StoredMsg,
-    plan: &Plan,
-    m: &mut Metrics,
-    genuine: &mut BTreeMap<(usize, u64), Vec<MsgId>>,
-    published: &mut BTreeMap<usize, u64>,
-) {
-    let a = plan.author[host];
-    genuine.entry((a, msg.sequence)).or_default().push(msg.id);
-    if a != host {
-        return; // the second branch: counted once, with the first
-    }
-    published.insert(a, msg.sequence);
-    if world.hosts[host].role == Role::Honest {
-        let waiting = (0..plan.expect.len())
-            .filter(|h| *h != host && world.hosts[*h].role == Role::Honest && plan.expect[*h].contains(&a))
-            .count();
-        m.messages.insert(
-            (a, msg.sequence),
-            MsgStat {
-                published_ms: msg.received,
-                waiting,
-                converged_ms: (waiting == 0).then_some(msg.received),
-            },
-        );
-    }
-}
-
-fn observe(
-    world: &World,
-    o: Observed,
-    roles: &[Role],
-    plan: &Plan,
-    m: &mut Metrics,
-    genuine: &BTreeMap<(usize, u64), Vec<MsgId>>,
-    now: u64,
-) -> Result<(), String> {
-    match o {
-        Observed::Sent { host, bytes } => m.bytes_sent[host] += bytes as u64,
-        Observed::Queued { bytes } => m.max_queued_bytes = m.max_queued_bytes.max(bytes),
-        Observed::LinkUp { .. } => m.connections += 1,
-        Observed::DialFailed { .. } => m.dial_failures += 1,
-        Observed::Node { host, event } => {
-            if roles[host] != Role::Honest {
-                return Ok(());
-            }
-            match event {
-                NodeEvent::Appended { feed, sequence, from } => {
-                    if from.is_none() {
-                        return Ok(());
-                    }
-                    m.delivered_at(now);
-                    let Some(&a) = plan.by_feed.get(&feed) else {
-                        return Ok(());
-                    };
-                    let node = world.hosts[host].node.as_ref().expect("it just appended");
-                    let id = node.store().get(&feed, sequence).ok().flatten().map(|s| s.id);
-                    let ok =
-                        id.is_some_and(|id| genuine.get(&(a, sequence)).is_some_and(|g| g.contains(&id)));
-                    if !ok {
-                        return Err(format!(
-                            "honest node {host} stored {feed} sequence {sequence}, which its author never published"
-                        ));
-                    }
-                    if plan.expect[host].contains(&a) {
-                        if let Some(s) = m.messages.get_mut(&(a, sequence)) {
-                            s.waiting = s.waiting.saturating_sub(1);
-                            if s.waiting == 0 && s.converged_ms.is_none() {
-                                s.converged_ms = Some(now);
-                            }
-                        }
-                    }
-                }
-                NodeEvent::Rejected { .. } => m.rejected += 1,
-                NodeEvent::Fork { author, .. } => *m.forks.entry(author.to_string()).or_default() += 1,
-                NodeEvent::Closed { reason, .. } => {
-                    let key = reason.split(':').next().unwrap_or("").to_string();
-                    *m.closes.entry(key).or_default() += 1;
-                }
-                NodeEvent::BlobStored { .. } => {}
-            }
-        }
-    }
-    Ok(())
 }

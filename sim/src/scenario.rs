@@ -32,6 +32,25 @@ pub struct Scenario {
     pub signature_memo: bool,
     /// Run the scenario by EBT and by createHistoryStream and compare their bandwidth.
     pub compare_replication: bool,
+    /// Test-only: break the honest nodes on purpose, to show that the invariants and the sweep
+    /// catch it. "" (none) or "skip_fork_detection" (nodes refuse a fork's messages but never
+    /// report the fork).
+    pub sabotage: String,
+    /// The ranges a swarm sweep draws this scenario's knobs from (`[swarm]`; see
+    /// [`crate::swarm`]).
+    pub swarm: crate::swarm::SwarmRanges,
+    /// Where the scenario came from, for the replay command (not part of the file).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// How a scenario was made: the bundled name or path it was loaded from, and whether a swarm
+/// draw changed its knobs. [`crate::replay::command`] turns this and the scenario's fields into
+/// the command that replays it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub source: String,
+    pub swarm: bool,
 }
 
 impl Default for Scenario {
@@ -52,6 +71,9 @@ impl Default for Scenario {
             groups: Default::default(),
             signature_memo: true,
             compare_replication: false,
+            sabotage: String::new(),
+            swarm: Default::default(),
+            origin: Origin::default(),
         }
     }
 }
@@ -174,7 +196,7 @@ pub struct Faults {
 
 /// From `at_s` to `heal_s`, the first `fraction` of the nodes (by a seeded shuffle) cannot
 /// reach the others: their links are cut and redials fail.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Partition {
     pub at_s: u64,
@@ -183,7 +205,7 @@ pub struct Partition {
 }
 
 /// A node stops at `at_s` (losing what it had not made durable) and restarts at `restart_s`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Crash {
     pub node: usize,
@@ -192,7 +214,7 @@ pub struct Crash {
 }
 
 /// Random nodes leave and come back: every `every_s`, `count` nodes go offline for `offline_s`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Churn {
     pub every_s: u64,
@@ -210,6 +232,10 @@ pub struct Byzantine {
     /// Publish two different messages at one sequence of their own feed, one to each half of
     /// their neighbours.
     pub forkers: usize,
+    /// Seconds the second half of a forking identity publishes after the first (0: at the same
+    /// times): a second device restored from an old backup, offline until its first
+    /// publication, that goes on publishing its own branch.
+    pub fork_delay_s: u64,
     /// Send oversized and endless data to their neighbours.
     pub flooders: usize,
     /// Reference nodes that read slowly (at `slow_kib_per_s`), so their peers' writes back up.
@@ -222,6 +248,7 @@ impl Default for Byzantine {
         Byzantine {
             forgers: 0,
             forkers: 0,
+            fork_delay_s: 0,
             flooders: 0,
             slow: 0,
             slow_kib_per_s: 16,
@@ -243,7 +270,8 @@ impl Scenario {
             scenarios_dir().join(format!("{name_or_path}.toml"))
         };
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let s: Scenario = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut s: Scenario = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        s.origin.source = name_or_path.to_string();
         s.check()?;
         Ok(s)
     }
@@ -266,6 +294,27 @@ impl Scenario {
         }
         if self.workload.end_s < self.workload.start_s || self.workload.end_s > self.duration_s {
             return Err("the workload window must lie within the duration".into());
+        }
+        if self.topology.kind == "hubs" && self.topology.hubs == 0 {
+            return Err("a hubs topology needs at least one hub (topology.hubs = 0)".into());
+        }
+        if !matches!(
+            self.topology.kind.as_str(),
+            "hubs" | "small_world" | "random_regular"
+        ) {
+            return Err(format!(
+                "topology {:?}: random_regular, small_world or hubs",
+                self.topology.kind
+            ));
+        }
+        if self.topology.degree == 0 {
+            return Err("topology.degree must be at least 1".into());
+        }
+        if !matches!(self.sabotage.as_str(), "" | "skip_fork_detection") {
+            return Err(format!(
+                "sabotage {:?}: \"\" or \"skip_fork_detection\"",
+                self.sabotage
+            ));
         }
         Ok(())
     }

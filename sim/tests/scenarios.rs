@@ -90,7 +90,13 @@ fn a_violation_names_the_seed_and_the_replay_command() {
     }];
     let v = quiet(&sc).expect_err("an unhealed partition cannot converge");
     assert!(v.what.contains("holds"), "{v}");
-    assert_eq!(v.replay, "ssb-harness sim smoke --seed 7 --nodes 20");
+    assert_eq!(v.invariant, "convergence");
+    // Every change to the bundled scenario is in the replay command.
+    assert_eq!(
+        v.replay,
+        "ssb-harness sim smoke --seed 7 --set byzantine.forgers=0 --set byzantine.forkers=0 \
+         --set 'faults.partition=[{ at_s = 2, fraction = 0.5, heal_s = 10000 }]' --set nodes=20"
+    );
 }
 
 #[test]

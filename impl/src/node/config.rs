@@ -87,6 +87,10 @@ pub struct NodeConfig {
     /// How many key slots of a box2 message the node tries with each non-group key (the JS
     /// stack tries 8; envelopes hold up to 16).
     pub box2_attempts: usize,
+    /// Test-only sabotage: refuse a fork's messages as usual but never report the fork
+    /// (`NodeEvent::Fork`). The simulator sets it to show that its fork-detection invariant and
+    /// its sweeps catch a node that misses forks; nothing else should.
+    pub skip_fork_detection: bool,
 }
 
 impl Default for NodeConfig {
@@ -111,6 +115,7 @@ impl Default for NodeConfig {
             verify_threads: 1,
             box2_attempts: crate::private::box2::DEFAULT_MAX_ATTEMPTS,
             signature_memo: None,
+            skip_fork_detection: false,
         }
     }
 }

@@ -99,13 +99,15 @@ impl Node {
                         && p.verdict(signature.unwrap_or_else(|| self.signature_ok(&p)))
                             .is_ok() =>
                 {
-                    tracing::warn!(%author, seq, existing = %e.id, new = %c.id, "fork");
-                    self.events.push(NodeEvent::Fork {
-                        author,
-                        sequence: seq,
-                        existing: e.id,
-                        new: c.id,
-                    });
+                    if !self.config.skip_fork_detection {
+                        tracing::warn!(%author, seq, existing = %e.id, new = %c.id, "fork");
+                        self.events.push(NodeEvent::Fork {
+                            author,
+                            sequence: seq,
+                            existing: e.id,
+                            new: c.id,
+                        });
+                    }
                 }
                 _ => {
                     self.stats.duplicates += 1;
@@ -131,7 +133,7 @@ impl Node {
         if let (Err(crate::legacy::MessageError::PreviousMismatch), Some(l), Some(other)) =
             (verdict, latest, c.previous)
         {
-            if p.verdict(signature_ok(self)).is_ok() {
+            if p.verdict(signature_ok(self)).is_ok() && !self.config.skip_fork_detection {
                 tracing::warn!(%author, seq = l.sequence, existing = %l.id, new = %other, "fork");
                 self.events.push(NodeEvent::Fork {
                     author,
