@@ -31,7 +31,8 @@ func messageKind(msg string) string {
 	case has("author"):
 		return "invalid_author"
 	case has("squence"):
-		return "invalid_sequence"
+		// "expected squence": the sequence did not decode as an integer (a kind fault).
+		return "invalid_shape"
 	case has("previous"):
 		return "invalid_previous"
 	case has("timestamp"):

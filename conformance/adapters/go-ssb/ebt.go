@@ -51,10 +51,10 @@ func frontierKind(err error) string {
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
 		switch {
-		case strings.HasPrefix(typ.Value, "number"):
-			return "not_an_integer"
 		case strings.Contains(typ.Type.String(), "map"):
 			return "not_an_object"
+		case strings.HasPrefix(typ.Value, "number"):
+			return "not_an_integer"
 		}
 		return "not_a_number"
 	}

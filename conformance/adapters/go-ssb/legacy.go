@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	refs "github.com/ssbc/go-ssb-refs"
@@ -42,8 +43,9 @@ func legacyEncode(raw json.RawMessage) (interface{}, *opError) {
 }
 
 type feedState struct {
-	ID       string `json:"id"`
-	Sequence int64  `json:"sequence"`
+	ID string `json:"id"`
+	// JSON has one number type: a state of 1.0 is sequence 1.
+	Sequence float64 `json:"sequence"`
 }
 
 // hmacKeyOf reads caps.sign as go-sbot's configuration does: base64 of exactly 32 bytes.
@@ -80,13 +82,29 @@ func verifyKind(msg string) string {
 	case has("could not encode message"):
 		return "invalid_json"
 	case has("could not json.Unmarshal message"):
-		switch {
-		case has("Author"), has("author"), has("feedRef"), has("FeedRef"):
-			return "invalid_author"
-		case has("Timestamp"), has("timestamp"):
-			return "timestamp_not_number"
+		// json-iterator names the fields on its path: "legacy.DeserializedMessage.A: B: …";
+		// the last field name on that path is the one whose value failed.
+		field := ""
+		if i := strings.Index(msg, "DeserializedMessage."); i >= 0 {
+			for _, seg := range strings.Split(msg[i+len("DeserializedMessage."):], ": ") {
+				switch seg {
+				case "Author", "Timestamp", "Sequence", "Previous", "Hash", "Content":
+					field = seg
+				}
+			}
 		}
-		return "invalid_properties"
+		switch field {
+		case "Author":
+			return "invalid_author"
+		case "Timestamp":
+			return "timestamp_not_number"
+		case "Sequence", "Previous", "Hash", "Content":
+			return "invalid_properties"
+		}
+		if has("ReadObject") || has("expect {") {
+			return "invalid_author"
+		}
+		return "invalid_json"
 	case has("wrong hash value"), has("has no content"), has("unexpected content"), has("need to have the right suffix"):
 		return "invalid_properties"
 	case has("message too large"):
@@ -137,7 +155,13 @@ func feedValidate(raw json.RawMessage) (interface{}, *opError) {
 	}
 	ref, dmsg, err := legacy.VerifyWithBuffer(text, hmacKey, new(bytes.Buffer))
 	if err != nil {
-		return nil, fail(verifyKind(err.Error()), "%v", err)
+		// The wrapper quotes the message's first bytes; the check that failed is named by
+		// the wrapped error, so that is what is matched when there is one.
+		what := err.Error()
+		if inner := errors.Unwrap(err); inner != nil && strings.Contains(what, "json.Unmarshal") {
+			what = "could not json.Unmarshal message: " + inner.Error()
+		}
+		return nil, fail(verifyKind(what), "%v", err)
 	}
 	next := refs.KeyValueRaw{Key_: ref, Value: refs.Value{Previous: dmsg.Previous, Author: dmsg.Author, Sequence: dmsg.Sequence}}
 	var current refs.Message
@@ -147,7 +171,7 @@ func feedValidate(raw json.RawMessage) (interface{}, *opError) {
 			return nil, fail("invalid_args", "state.id: %v", err)
 		}
 		// The state is the feed's last message; its author is the feed's, the message's own.
-		current = refs.KeyValueRaw{Key_: stateID, Value: refs.Value{Author: dmsg.Author, Sequence: a.State.Sequence}}
+		current = refs.KeyValueRaw{Key_: stateID, Value: refs.Value{Author: dmsg.Author, Sequence: int64(a.State.Sequence)}}
 	}
 	if err := message.ValidateNext(current, next); err != nil {
 		return nil, fail(nextKind(err.Error()), "message.ValidateNext: %v", err)
