@@ -7,6 +7,7 @@ go 1.17
 replace go.cryptoscope.co/nocomment => ./nocomment
 
 require (
+	filippo.io/edwards25519 v1.0.0
 	github.com/ssbc/go-metafeed v1.1.3
 	github.com/ssbc/go-muxrpc/v2 v2.0.14-0.20221111190521-10382533750c
 	github.com/ssbc/go-secretstream v1.2.11-0.20221019175226-fa042d4912fe
@@ -14,10 +15,10 @@ require (
 	github.com/ssbc/go-ssb-refs v0.5.2
 	github.com/ssbc/margaret v0.4.4-0.20221101112304-4f5815095ef3
 	github.com/zeebo/bencode v1.0.0
+	golang.org/x/crypto v0.4.0
 )
 
 require (
-	filippo.io/edwards25519 v1.0.0 // indirect
 	github.com/go-logfmt/logfmt v0.5.1 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
@@ -34,7 +35,6 @@ require (
 	github.com/ugorji/go/codec v1.2.8 // indirect
 	go.cryptoscope.co/nocomment v0.0.0-20210520094614-fb744e81f810 // indirect
 	go.mindeco.de v1.12.0 // indirect
-	golang.org/x/crypto v0.4.0 // indirect
 	golang.org/x/sys v0.3.0 // indirect
 	golang.org/x/text v0.5.0 // indirect
 )
