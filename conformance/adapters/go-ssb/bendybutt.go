@@ -75,6 +75,10 @@ func contentKind(msg *metafeed.Message) *opError {
 	if err != nil {
 		e := err.Error()
 		switch {
+		// VerifySubSignedContent returns the TFK decoder's own error, unwrapped, only for
+		// the subfeed field it reads first to find the key; the content decoders wrap theirs.
+		case strings.HasPrefix(e, "ssb/tfk"):
+			return fail("metafeed_subfeed", "sub-signature is invalid: %v", err)
 		case strings.Contains(e, "subfeed") || strings.Contains(e, "SubFeed"):
 			return fail("metafeed_subfeed", "sub-signature is invalid: %v", err)
 		case strings.Contains(e, "metafeed") || strings.Contains(e, "MetaFeed"):
