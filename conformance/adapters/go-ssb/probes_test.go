@@ -179,3 +179,39 @@ func TestProbeEmptyObjectEncoding(t *testing.T) {
 func b64(b []byte) string { return base64Std.EncodeToString(b) }
 
 var base64Std = base64.StdEncoding
+
+// The behaviour each finding describes, case by case: the error kind the adapter reports for
+// the vector ("" when go-ssb accepts it).
+func TestProbeFindingCases(t *testing.T) {
+	probes := []struct {
+		suite, id, kind, finding string
+	}{
+		{"box1", "box1/0032", "panic", "go-ssb-unbox-panic"},
+		{"box2", "box2/0067", "panic", "go-ssb-unbox-panic"},
+		{"feed-legacy", "feed-legacy/0051", "invalid_signature", "go-ssb-lone-surrogate"},
+		{"feed-legacy", "feed-legacy/0055", "", "go-ssb-size-limit"},
+		{"feed-legacy", "feed-legacy/0058", "", "go-ssb-size-limit"},
+		{"feed-legacy", "feed-legacy/0090", "", "go-ssb-signature-base64"},
+		{"feed-legacy", "feed-legacy/0105", "", "go-ssb-small-order-author"},
+		{"feed-bendybutt", "feed-bendybutt/0027", "", "go-ssb-bendybutt-canonical"},
+		{"muxrpc", "muxrpc/0038", "", "go-ssb-muxrpc-body-alloc"},
+		{"muxrpc", "muxrpc/0040", "", "go-ssb-muxrpc-body-alloc"},
+	}
+	for _, p := range probes {
+		_, oerr := run(t, loadCase(t, p.suite, p.id))
+		got := ""
+		if oerr != nil {
+			got = oerr.Kind
+		}
+		if got != p.kind {
+			t.Errorf("%s (%s): go-ssb now answers %q, the finding says %q", p.id, p.finding, got, p.kind)
+		}
+	}
+	// A box2 ciphertext shorter than its header, tried with any key.
+	args := `{"content":"AAAA.box2","feed":"@kUq/OZFI1YVF8c1S2vXYDXacSxvoNSuP1m3OBzuF1cY=.ed25519",` +
+		`"previous":"%2ZoKUasx48QoV6FC12J2nnBSwqCFTOb6JA8VDt/g4b8=.sha256","max_attempts":16,` +
+		`"trial_keys":[{"key":"6b8fa5ee93cac82b5ae4882b2abc72611042159f5cf66d3397c24a71a4d60cd7","scheme":"envelope-large-symmetric-group"}]}`
+	if _, oerr := dispatch(request{Op: "box2.unbox", Args: json.RawMessage(args)}); oerr == nil || oerr.Kind != "panic" {
+		t.Errorf("short box2 ciphertext (go-ssb-unbox-panic): %v, the finding says a panic", oerr)
+	}
+}
