@@ -5,8 +5,6 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -52,6 +50,3 @@ func hexArray24(name, s string) ([24]byte, *opError) {
 func toHex(b []byte) string { return hex.EncodeToString(b) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// logf writes the adapter's own notes to standard error (the harness keeps its tail).
-func logf(format string, a ...interface{}) { fmt.Fprintf(os.Stderr, format, a...) }

@@ -114,15 +114,3 @@ func boxstreamDecrypt(raw json.RawMessage) (interface{}, *opError) {
 	// concern (see DEVIATIONS.md), so they are not looked at here either.
 	return map[string]interface{}{"bodies": bodies}, nil
 }
-
-// countingReader counts the bytes a library has read.
-type countingReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += n
-	return n, err
-}

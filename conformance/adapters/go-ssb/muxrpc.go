@@ -1,6 +1,6 @@
 // Suite muxrpc, framing ops: packet-stream packets through go-muxrpc's codec package
-// (codec.Writer.WritePacket and Close for the goodbye; codec.Reader.ReadPacket until the
-// library reports the end). go-muxrpc's RPC layer (muxrpc.Handle, its packer and streams)
+// (codec.Writer.WritePacket and Close for the goodbye; codec.Reader.ReadHeader and
+// ReadBodyInto, the calls go-muxrpc's server reads a connection with, until the end). go-muxrpc's RPC layer (muxrpc.Handle, its packer and streams)
 // needs a live connection and running goroutines, so muxrpc.endpoint is not offered.
 package main
 
@@ -85,38 +85,47 @@ func muxrpcDecode(raw json.RawMessage) (interface{}, *opError) {
 	if e != nil {
 		return nil, e
 	}
-	// codec.Reader has no body limit (it allocates what a header announces), so max_body
-	// is not passed anywhere: see DEVIATIONS.md.
+	// Read as go-muxrpc's server reads a connection (Packer.NextHeader, then the body through
+	// Reader.ReadBodyInto): a header, then exactly its length of body. The codec has no body
+	// limit, so max_body is not passed anywhere: see DEVIATIONS.md.
 	in := &countingReader{r: bytes.NewReader(input)}
 	r := codec.NewReader(in)
 	packets := []muxPacket{}
 	goodbye := false
 	for {
 		before := in.n
-		p, err := r.ReadPacket()
-		if err == nil {
-			packets = append(packets, muxPacket{
-				Stream: p.Flag.Get(codec.FlagStream), End: p.Flag.Get(codec.FlagEndErr),
-				Type: typeName(p.Flag), Req: p.Req, Body: toHex(p.Body),
-			})
-			continue
-		}
+		var hdr codec.Header
+		err := r.ReadHeader(&hdr)
 		if err == io.EOF {
-			// ReadPacket answers io.EOF for the goodbye, for input that ends between
-			// packets, and for a header whose body has not one byte: the goodbye is nine
-			// zero bytes read by this call.
-			// A header followed by no body byte at all also ends the read as io.EOF, and
-			// go-muxrpc then closes the connection as if it had ended cleanly: that header
-			// is reported by nothing, as the library drops it.
+			// ReadHeader answers io.EOF for the goodbye and for input that ends between
+			// packets: the goodbye is nine zero bytes read by this call.
 			read := input[before:in.n]
 			goodbye = len(read) == 9 && bytes.Equal(read, make([]byte, 9))
-			if !goodbye && len(read) != 0 {
-				fmt := "go-ssb-adapter: muxrpc.decode: %d header bytes then the end, read by the codec as io.EOF\n"
-				logf(fmt, len(read))
-			}
 			break
 		}
-		return nil, fail("truncated", "after %d packets: %v", len(packets), err)
+		if err != nil {
+			return nil, fail("truncated", "after %d packets: %v", len(packets), err)
+		}
+		var body bytes.Buffer
+		if err := r.ReadBodyInto(&body, hdr.Len); err != nil {
+			return nil, fail("truncated", "after %d packets (header announced %d bytes): %v", len(packets), hdr.Len, err)
+		}
+		packets = append(packets, muxPacket{
+			Stream: hdr.Flag.Get(codec.FlagStream), End: hdr.Flag.Get(codec.FlagEndErr),
+			Type: typeName(hdr.Flag), Req: hdr.Req, Body: toHex(body.Bytes()),
+		})
 	}
 	return map[string]interface{}{"packets": packets, "goodbye": goodbye}, nil
+}
+
+// countingReader counts the bytes a library has read.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
