@@ -11,6 +11,8 @@ var unsupportedOps = map[string]string{
 	"history.query":     "createHistoryStream is served by a whole go-ssb node (sbot with its margaret logs); it is checked live against go-sbot, not through this adapter",
 	"groups.po_box_key": "go-ssb implements no P.O. Box keys (envelope-id-based-pobox-curve25519)",
 	"groups.validate":   "go-ssb has no validator for the private-group JSON schemas (group/init, group/add-member, group content)",
+	// Not an op of its own: box2.unbox given a read_key instead of trial keys.
+	"box2.unbox (read_key)": "private/box2 opens an envelope only through trial keys (Boxer.Decrypt); it has no entry point for a message's read key",
 }
 
 func capabilities() interface{} {

@@ -75,13 +75,12 @@ func shsCommon(a shsArgs, seedHex string) (net []byte, kp *secrethandshake.EdKey
 		return
 	}
 	var stream []byte
-	for i, m := range a.Incoming {
+	for _, m := range a.Incoming {
 		b, e2 := hexBytes("incoming", m, -1)
 		if e2 != nil {
 			e = e2
 			return
 		}
-		_ = i
 		stream = append(stream, b...)
 	}
 	conn = &scriptedConn{in: bytes.NewReader(stream)}
