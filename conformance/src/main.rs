@@ -109,6 +109,9 @@ enum Command {
     /// (same per-node workload; hubs grow with the node count): reports/sim/scaling.md and
     /// scaling.svg.
     SimScaling(scaling_cmd::ScalingArgs),
+    /// Suites × implementations from the reports, every disagreement classified:
+    /// reports/conformance/matrix.{md,json}.
+    Matrix(ssb_conformance::matrix::MatrixArgs),
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -190,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             follows,
         }),
         Command::SimScaling(a) => scaling_cmd::run(a),
+        Command::Matrix(a) => ssb_conformance::matrix::run(a),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;
