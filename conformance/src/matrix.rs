@@ -689,13 +689,18 @@ fn short_list(ids: &[String], n: usize) -> String {
     }
 }
 
+/// A cell: each report's counts, linked to that report (named when the cell holds several).
 fn cell_text(parts: &[Part]) -> String {
+    let linked = |p: &Part| match p.status {
+        "no-report" => p.text(),
+        _ => format!("[{}]({}/report.md)", p.text(), p.report),
+    };
     if parts.len() == 1 {
-        return parts[0].text();
+        return linked(&parts[0]);
     }
     parts
         .iter()
-        .map(|p| format!("{}: {}", p.report, p.text()))
+        .map(|p| format!("{}: {}", p.report, linked(p)))
         .collect::<Vec<_>>()
         .join("<br>")
 }
@@ -895,14 +900,26 @@ impl Matrix {
                 "- the network: {}",
                 network_text(&d.network, &d.implementation)
             );
+            let names = |verdict: &str| -> Vec<&str> {
+                d.network
+                    .iter()
+                    .filter(|v| v.verdict == verdict)
+                    .map(|v| v.implementation.as_str())
+                    .collect()
+            };
+            let (vectors, other) = (names("as-vectors"), names("differs"));
             let majority = match d.majority {
                 Some("vectors") => "the vectors' reading",
-                Some("other") => "not the vectors' reading (check above whether the others read as this one)",
-                _ => "split evenly between the vectors' reading and others",
+                Some("other") => "not the vectors' reading",
+                _ => "none",
             };
             let _ = writeln!(
                 md,
-                "- majority of the implementations that run these cases, ours included: {majority}\n"
+                "- readings among the implementations that run these cases: as the vectors {} ({}), otherwise {} ({}); majority: {majority}\n",
+                vectors.len(),
+                vectors.join(", "),
+                other.len(),
+                other.join(", ")
             );
         }
 

@@ -82,14 +82,17 @@ fn table_columns_cells_and_missing_reports() {
     );
     assert_eq!(
         row(&md, "shs"),
-        "| shs | pass 3/3 | dev 2 · pass 1/3 | dev 1 · pass 2/3 | **no report** | pass 2/2 | **no report** |"
+        "| shs | [pass 3/3](ref/report.md) | [dev 2 · pass 1/3](alpha/report.md) | [dev 1 · pass 2/3](beta/report.md) \
+         | **no report** | [pass 2/2](delta/report.md) | **no report** |"
     );
     assert_eq!(
         row(&md, "box1"),
-        "| box1 | pass 2/2 | dev 1 · pass 1/2 | **FAIL 1** · pass 0/2 · unsup 1 | **no report** | – | **no report** |"
+        "| box1 | [pass 2/2](ref/report.md) | [dev 1 · pass 1/2](alpha/report.md) \
+         | [**FAIL 1** · pass 0/2 · unsup 1](beta/report.md) | **no report** | – | **no report** |"
     );
     // A suite the adapter does not implement; a live report that is missing shows in its row.
-    assert!(row(&md, "history").starts_with("| history | pass 1/1 | unsupported | – |"));
+    assert!(row(&md, "history")
+        .starts_with("| history | [pass 1/1](ref/report.md) | [unsupported](alpha/report.md) | – |"));
     assert!(row(&md, "live").starts_with("| live | – | – | **no report** | **no report** |"));
     // Links to the per-implementation reports; the missing ones named.
     assert!(md.contains("[alpha](alpha/report.md)"));
@@ -145,6 +148,10 @@ fn disagreements_are_classified_from_the_deviations_entries() {
         ]
     );
     assert!(md.contains("- the network: as the vectors: ref; differs: beta; not run: gamma, delta, epsilon"));
+    assert!(md.contains(
+        "- readings among the implementations that run these cases: as the vectors 1 (ref), \
+         otherwise 2 (alpha, beta); majority: not the vectors' reading"
+    ));
     // beta's entry has no suite (it matches every suite) and is classified the same way.
     assert_eq!(disagreement(&json, "beta", "shs/0003")["class"], "spec-ambiguity");
 
