@@ -20,6 +20,9 @@ pub enum Class {
     /// A known, deliberate or harmless difference: a limit of the library, a stricter or looser
     /// check that breaks nothing the network relies on.
     Deviation,
+    /// Our vectors or reference are at fault, not fixed yet (once fixed, the entry goes and the
+    /// fix is recorded in the registry's `[[fixed]]`).
+    Ours,
 }
 
 impl Class {
@@ -28,6 +31,7 @@ impl Class {
             Class::TheirBug => "their-bug",
             Class::SpecAmbiguity => "spec-ambiguity",
             Class::Deviation => "deviation",
+            Class::Ours => "ours",
         }
     }
 }

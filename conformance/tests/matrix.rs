@@ -158,6 +158,9 @@ fn disagreements_are_classified_from_the_deviations_entries() {
     // Ours: the fixed disagreement, with the case of our report that covers it.
     assert_eq!(json["ours"][0]["covered_by"], serde_json::json!(["shs/0001"]));
     assert!(md.contains("#### shs · flag `valid` — found with alpha, fixed in 0000000"));
+    // Ours, open: an entry that says our vector is at fault is listed, not flagged.
+    assert!(md.contains("#### boxstream · boxstream/0001 · alpha — open, found with alpha"));
+    assert_eq!(json["summary"]["ours-open"], 1);
     assert_eq!(json["summary"]["their-bug"], 1);
     assert_eq!(json["summary"]["spec-ambiguity"], 2);
 }
