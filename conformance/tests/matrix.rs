@@ -158,6 +158,13 @@ fn disagreements_are_classified_from_the_deviations_entries() {
     // Ours: the fixed disagreement, with the case of our report that covers it.
     assert_eq!(json["ours"][0]["covered_by"], serde_json::json!(["shs/0001"]));
     assert!(md.contains("#### shs · flag `valid` — found with alpha, fixed in 0000000"));
+    // Every findings page, with what names it.
+    assert!(
+        md.contains("- [alpha-crash.md](../../reports/findings/alpha-crash.md): alpha · shs · shs/0002\n")
+    );
+    assert!(md.contains(
+        "- [beta-interop.md](../../reports/findings/beta-interop.md): named by no deviations entry"
+    ));
     // Ours, open: an entry that says our vector is at fault is listed, not flagged.
     assert!(md.contains("#### boxstream · boxstream/0001 · alpha — open, found with alpha"));
     assert_eq!(json["summary"]["ours-open"], 1);

@@ -410,12 +410,31 @@ pub fn build(root: &Path, registry: &Registry, rules: &Rules) -> Matrix {
         });
     }
 
+    let mut findings: BTreeMap<String, Vec<String>> = std::fs::read_dir(root.join("reports/findings"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| (format!("reports/findings/{n}"), Vec::new()))
+        .collect();
+    for d in &disagreements {
+        if let Some(f) = &d.finding {
+            let by = format!("{} · {} · {}", d.implementation, d.suite, d.covers);
+            let names = findings.entry(f.clone()).or_default();
+            if !names.contains(&by) {
+                names.push(by);
+            }
+        }
+    }
+
     Matrix {
         columns,
         suites,
         cells,
         disagreements,
         ours,
+        findings,
         flagged,
     }
 }

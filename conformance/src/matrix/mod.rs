@@ -269,6 +269,9 @@ pub struct Matrix {
     pub cells: BTreeMap<String, BTreeMap<String, Vec<Part>>>,
     pub disagreements: Vec<Disagreement>,
     pub ours: Vec<Ours>,
+    /// Every page under `reports/findings/` → the disagreements whose entry names it (none for a
+    /// bug found outside the vector suites, in an interop test for example).
+    pub findings: BTreeMap<String, Vec<String>>,
     /// What is left unclassified or inconsistent; the command fails when this is not empty.
     pub flagged: Vec<String>,
 }

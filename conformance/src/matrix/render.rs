@@ -76,6 +76,7 @@ impl Matrix {
             },
             "disagreements": self.disagreements,
             "ours": self.ours,
+            "findings": self.findings,
             "flagged": self.flagged,
         })
     }
@@ -310,6 +311,20 @@ impl Matrix {
             let _ = writeln!(md, "- {}", md_escape(&f.summary));
             let _ = writeln!(md, "- covered by: {}", short_list(&o.covered_by, 8));
             let _ = writeln!(md, "- now: {}\n", network_text(&o.network, ""));
+        }
+
+        md.push_str("\n### Findings pages\n\n");
+        if self.findings.is_empty() {
+            md.push_str("None.\n");
+        }
+        for (page, by) in &self.findings {
+            let name = page.rsplit('/').next().unwrap_or(page);
+            let by = if by.is_empty() {
+                "named by no deviations entry (a bug found outside the vector suites)".to_string()
+            } else {
+                by.join("; ")
+            };
+            let _ = writeln!(md, "- [{name}]({}): {}", link(page), md_escape(&by));
         }
 
         md.push_str("\n### Unclassified and inconsistent\n\n");
