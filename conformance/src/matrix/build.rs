@@ -48,9 +48,19 @@ struct Loaded {
     deviations: Option<Deviations>,
 }
 
-/// Case id → (status, suite) over every report of one implementation.
+/// Case id → status over every report of one implementation; where two reports hold one case
+/// (two live peers of one stack), a disagreement outranks a pass, which outranks unsupported.
 type CaseIndex = BTreeMap<String, Status>;
 
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Unsupported => 0,
+        Status::Pass => 1,
+        Status::Deviation | Status::Fail => 2,
+    }
+}
+
+/// The sorted names of the folders in `dir` (those holding `want_file`, if given).
 fn discover(dir: &Path, want_file: Option<&str>) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
@@ -227,7 +237,10 @@ pub fn build(root: &Path, registry: &Registry, rules: &Rules) -> Matrix {
                 let mut counts = Counts::default();
                 for c in &s.cases {
                     counts.add(c.status);
-                    idx.insert(c.id.clone(), c.status);
+                    let st = idx.entry(c.id.clone()).or_insert(c.status);
+                    if rank(c.status) > rank(*st) {
+                        *st = c.status;
+                    }
                 }
                 cells
                     .entry(s.suite.clone())
