@@ -1,25 +1,72 @@
 //! Documented deviations of an implementation under test: a TOML file listing case ids or
 //! flags where the implementation is known to differ, each with the reason. A failing case that
 //! matches one is reported as a deviation instead of a failure; one that matches none fails.
+//! An entry may also say what kind of disagreement it is (`class`) and name the findings page
+//! written for the implementation's maintainers (`finding`); `ssb-harness matrix` reads both.
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+/// What kind of disagreement a deviation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// A bug of the implementation: it breaks the spec and the network's behaviour, with a
+    /// findings page for its maintainers.
+    TheirBug,
+    /// The spec can be read two ways (or says nothing); the implementation took another reading.
+    SpecAmbiguity,
+    /// A known, deliberate or harmless difference: a limit of the library, a stricter or looser
+    /// check that breaks nothing the network relies on.
+    Deviation,
+    /// Our vectors or reference are at fault, not fixed yet (once fixed, the entry goes and the
+    /// fix is recorded in the registry's `[[fixed]]`).
+    Ours,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::TheirBug => "their-bug",
+            Class::SpecAmbiguity => "spec-ambiguity",
+            Class::Deviation => "deviation",
+            Class::Ours => "ours",
+        }
+    }
+}
+
+/// One documented deviation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Entry {
+pub struct Entry {
     /// The suite a `flag` entry belongs to (flags are named per suite, so the same flag may mean
     /// another thing elsewhere); `None` matches every suite.
     #[serde(default)]
-    suite: Option<String>,
+    pub suite: Option<String>,
     /// Case ids this entry covers.
     #[serde(default)]
-    cases: Vec<String>,
+    pub cases: Vec<String>,
     /// Or: every case carrying this flag.
     #[serde(default)]
-    flag: Option<String>,
-    reason: String,
+    pub flag: Option<String>,
+    pub reason: String,
+    /// What kind of disagreement this is; `None` in files written before classes existed.
+    #[serde(default)]
+    pub class: Option<Class>,
+    /// The findings page (a path from the workspace root, `reports/findings/<impl>-<slug>.md`).
+    #[serde(default)]
+    pub finding: Option<String>,
+}
+
+impl Entry {
+    /// What the entry covers, for people: `flag x`, or the case ids.
+    pub fn covers(&self) -> String {
+        match &self.flag {
+            Some(f) => format!("flag `{f}`"),
+            None => self.cases.join(", "),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -45,15 +92,21 @@ impl Deviations {
         Ok(d)
     }
 
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The first entry covering a failing case of `suite`, with its index in the file.
+    pub fn entry_for(&self, suite: &str, id: &str, flags: &[String]) -> Option<(usize, &Entry)> {
+        self.entries.iter().enumerate().find(|(_, e)| {
+            let in_suite = e.suite.as_deref().is_none_or(|s| s == suite);
+            e.cases.iter().any(|c| c == id)
+                || (in_suite && e.flag.as_ref().is_some_and(|f| flags.contains(f)))
+        })
+    }
+
     /// The documented reason for a failing case of `suite`, if any entry covers it.
     pub fn lookup(&self, suite: &str, id: &str, flags: &[String]) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|e| {
-                let in_suite = e.suite.as_deref().is_none_or(|s| s == suite);
-                e.cases.iter().any(|c| c == id)
-                    || (in_suite && e.flag.as_ref().is_some_and(|f| flags.contains(f)))
-            })
-            .map(|e| e.reason.as_str())
+        self.entry_for(suite, id, flags).map(|(_, e)| e.reason.as_str())
     }
 }

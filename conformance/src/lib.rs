@@ -6,6 +6,7 @@ pub mod adapter;
 pub mod deviations;
 pub mod js_peer;
 pub mod live;
+pub mod matrix;
 pub mod report;
 pub mod rules;
 pub mod runner;

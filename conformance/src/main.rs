@@ -90,6 +90,9 @@ enum Command {
     /// (same per-node workload; hubs grow with the node count): reports/sim/scaling.md and
     /// scaling.svg.
     SimScaling(scaling_cmd::ScalingArgs),
+    /// Suites × implementations from the reports, every disagreement classified:
+    /// reports/conformance/matrix.{md,json}.
+    Matrix(ssb_conformance::matrix::MatrixArgs),
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -153,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => node_cmd::run(args),
         Command::Sim(cli) => sim_cmd::run(cli, workspace_root().join("reports")),
         Command::SimScaling(a) => scaling_cmd::run(a),
+        Command::Matrix(a) => ssb_conformance::matrix::run(a),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;
