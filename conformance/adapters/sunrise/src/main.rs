@@ -17,10 +17,10 @@ use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-const VERSIONS: &str = "ssb-handshake@0.5.1 ssb-boxstream@0.2.2 ssb-packetstream@0.2.1 ssb-validate@1.4.2 ssb-verify-signatures@1.1.1 ssb-legacy-msg-data@0.1.4 private-box@0.6.0 ssb-crypto@0.2.3 (dalek) ssb-bfe-rs@0.2.1";
+const VERSIONS: &str = "ssb-handshake@0.5.1 ssb-boxstream@0.2.2 ssb-packetstream@0.2.1 ssb-validate@1.4.2 ssb-verify-signatures@1.1.1 ssb-legacy-msg-data@0.1.4 private-box@0.6.0 ssb-crypto@0.2.3 (dalek)";
 
 /// Why the suites no sunrise-choir crate implements are not run.
-const NO_CRATE: &str = "no sunrise-choir (or ssb-ngi-pointer) crate on crates.io implements Bendy Butt feed validation, EBT, createHistoryStream, envelope (box2) or private groups; ssb-bfe-rs 0.2.1 only encodes and decodes BFE values, which no op of these suites takes alone";
+const NO_CRATE: &str = "no sunrise-choir (or ssb-ngi-pointer) crate on crates.io implements Bendy Butt feed validation, EBT, createHistoryStream, envelope (box2) or private groups; ssb-bfe-rs 0.2.1 (which builds) only encodes and decodes BFE values, which no op of these suites takes alone, so it is not linked";
 
 fn capabilities() -> Value {
     json!({
