@@ -13,7 +13,10 @@ pub struct OpError {
 
 impl OpError {
     pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        OpError { kind: kind.to_string(), message: message.into() }
+        OpError {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
     }
     pub fn unsupported(reason: &str) -> Self {
         OpError::new("unsupported", reason)

@@ -53,8 +53,13 @@ pub fn encrypt(a: &Value) -> Result<Value, OpError> {
                 .ok_or_else(|| OpError::invalid(format!("writes[{i}] is not hex")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let out = seal(&hex_n(a, "key", 32)?, &hex_n(a, "nonce", 24)?, &writes, bool_arg(a, "goodbye")?)
-        .map_err(|e| OpError::new("write_failed", format!("kuska: {e}")))?;
+    let out = seal(
+        &hex_n(a, "key", 32)?,
+        &hex_n(a, "nonce", 24)?,
+        &writes,
+        bool_arg(a, "goodbye")?,
+    )
+    .map_err(|e| OpError::new("write_failed", format!("kuska: {e}")))?;
     Ok(json!({ "output": hex::encode(out) }))
 }
 

@@ -30,10 +30,10 @@ pub fn encode(a: &Value) -> Result<Value, OpError> {
 /// kuska's errors are coarse; `CryptoFormat` comes from parsing either the signature or the
 /// author, and kuska's own parser of the signature string tells which.
 pub fn validate(a: &Value) -> Result<Value, OpError> {
-    if !a.get("state").map_or(true, Value::is_null) {
+    if !a.get("state").is_none_or(Value::is_null) {
         return Err(OpError::unsupported(STATE_REASON));
     }
-    if !a.get("hmac_key").map_or(true, Value::is_null) {
+    if !a.get("hmac_key").is_none_or(Value::is_null) {
         return Err(OpError::unsupported(HMAC_REASON));
     }
     let text = hex_arg(a, "message")?;

@@ -59,7 +59,11 @@ fn kuska_error_message(body: &[u8]) -> Option<String> {
         return None;
     }
     let m = o["message"].as_str()?.to_string();
-    (serde_json::to_string(&json!({"name": "Error", "stack": "", "message": m})).ok()?.as_bytes() == body).then_some(m)
+    (serde_json::to_string(&json!({"name": "Error", "stack": "", "message": m}))
+        .ok()?
+        .as_bytes()
+        == body)
+        .then_some(m)
 }
 
 /// `muxrpc.encode`: each packet through the `RpcWriter` call that writes it (kuska writes the
@@ -79,7 +83,9 @@ pub fn encode(a: &Value) -> Result<Value, OpError> {
         .collect::<Result<Vec<_>, _>>()?;
     for p in &packets {
         if p.req == i32::MIN {
-            return Err(OpError::unsupported("kuska-ssb negates the request number it is given; -2^31 has no i32 negation"));
+            return Err(OpError::unsupported(
+                "kuska-ssb negates the request number it is given; -2^31 has no i32 negation",
+            ));
         }
         if p.end {
             let eof = p.stream && matches!(p.kind, BodyType::JSON) && p.body == b"true";
@@ -91,7 +97,11 @@ pub fn encode(a: &Value) -> Result<Value, OpError> {
     }
     let mut out: Vec<u8> = Vec::new();
     block_on(async {
-        let mut w = RpcWriter::new(BoxStreamWrite::new(&mut out, crate::boxstream::key_nonce(&KEY, &NONCE), CAPACITY));
+        let mut w = RpcWriter::new(BoxStreamWrite::new(
+            &mut out,
+            crate::boxstream::key_nonce(&KEY, &NONCE),
+            CAPACITY,
+        ));
         for p in &packets {
             let rpc_type = if p.stream { RpcType::Source } else { RpcType::Async };
             if !p.end {

@@ -19,7 +19,10 @@ pub fn unbox(a: &Value) -> Result<Value, OpError> {
     let seed = ed25519::Seed::from_slice(&hex_n(a, "seed", 32)?).expect("32 bytes");
     let (_, sk) = ed25519::keypair_from_seed(&seed);
     if !is_privatebox(content) {
-        return Err(OpError::new("invalid_content", "kuska: is_privatebox is false (no .box suffix)"));
+        return Err(OpError::new(
+            "invalid_content",
+            "kuska: is_privatebox is false (no .box suffix)",
+        ));
     }
     match privatebox_decipher(content, &sk) {
         Ok(Some(text)) => Ok(json!({ "plaintext": hex::encode(text.as_bytes()) })),

@@ -25,7 +25,8 @@ fn hash_bytes(h: Multihash) -> [u8; 32] {
 /// encoding), `legacy_length`, and ssb-validate's `multihash_from_bytes` of that encoding.
 pub fn encode(a: &JsonValue) -> Result<JsonValue, OpError> {
     let text = hex_arg(a, "json")?;
-    let v: Value = from_slice(&text).map_err(|e| OpError::new("invalid_json", format!("ssb-legacy-msg-data: {e:?}")))?;
+    let v: Value =
+        from_slice(&text).map_err(|e| OpError::new("invalid_json", format!("ssb-legacy-msg-data: {e:?}")))?;
     let signing = to_string(&v, false).map_err(|e| OpError::new("encode_failed", format!("{e:?}")))?;
     let hash = hash_bytes(multihash_from_bytes(signing.as_bytes()));
     Ok(json!({
@@ -93,7 +94,9 @@ fn validate_error(e: ValidateError, text: &[u8]) -> OpError {
             Ok(_) => "invalid_author",
         },
         ValidateError::InvalidMessageValueOrder { .. } => "invalid_order",
-        ValidateError::InvalidHashFunction { .. } | ValidateError::InvalidBase64 { .. } => "invalid_properties",
+        ValidateError::InvalidHashFunction { .. } | ValidateError::InvalidBase64 { .. } => {
+            "invalid_properties"
+        }
         ValidateError::InvalidMessageValueLength { .. } => "too_long",
         ValidateError::FirstMessageDidNotHaveSequenceOfOne { .. } => "first_sequence_not_one",
         ValidateError::FirstMessageDidNotHavePreviousOfNull { .. } => "first_previous_not_null",

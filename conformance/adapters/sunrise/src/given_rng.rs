@@ -11,7 +11,10 @@ pub struct GivenBytes {
 
 impl GivenBytes {
     pub fn new(bytes: &[u8]) -> Self {
-        GivenBytes { bytes: bytes.to_vec(), pos: 0 }
+        GivenBytes {
+            bytes: bytes.to_vec(),
+            pos: 0,
+        }
     }
 }
 

@@ -59,7 +59,9 @@ fn dispatch(op: &str, a: &Value) -> Result<Value, OpError> {
 fn answer(line: &str) -> Value {
     let req: Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return json!({"id": null, "error": {"kind": "invalid_args", "message": format!("request is not JSON: {e}")}}),
+        Err(e) => {
+            return json!({"id": null, "error": {"kind": "invalid_args", "message": format!("request is not JSON: {e}")}})
+        }
     };
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let op = req.get("op").and_then(Value::as_str).unwrap_or("");

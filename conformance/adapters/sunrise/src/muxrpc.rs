@@ -43,7 +43,11 @@ pub fn encode(a: &Value) -> Result<Value, OpError> {
             .and_then(|r| i32::try_from(r).ok())
             .ok_or_else(|| OpError::invalid("`req` is not an int32"))?;
         packets.push(Packet::new(
-            if flag("stream") { IsStream::Yes } else { IsStream::No },
+            if flag("stream") {
+                IsStream::Yes
+            } else {
+                IsStream::No
+            },
             if flag("end") { IsEnd::Yes } else { IsEnd::No },
             body_type(p.get("type").and_then(Value::as_str).unwrap_or(""))?,
             req,
@@ -91,10 +95,17 @@ pub fn decode(a: &Value) -> Result<Value, OpError> {
                 if text.starts_with("PacketStream underlying reader closed without goodbye") {
                     return Ok(json!({ "packets": packets, "goodbye": false }));
                 }
-                let kind = if text.starts_with("IO error while reading packet") { "truncated" } else { "read_failed" };
+                let kind = if text.starts_with("IO error while reading packet") {
+                    "truncated"
+                } else {
+                    "read_failed"
+                };
                 return Err(OpError::new(kind, format!("ssb-packetstream: {text}")));
             }
         }
     }
-    Err(OpError::new("read_failed", "more packets than the input can hold"))
+    Err(OpError::new(
+        "read_failed",
+        "more packets than the input can hold",
+    ))
 }

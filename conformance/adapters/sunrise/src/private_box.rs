@@ -21,11 +21,17 @@ pub fn unbox(a: &Value) -> Result<Value, OpError> {
         return Err(OpError::new("invalid_content", "no .box suffix"));
     };
     if !ssb_validate::utils::is_canonical_base64(content) {
-        return Err(OpError::new("invalid_content", "ssb-validate: is_canonical_base64 is false"));
+        return Err(OpError::new(
+            "invalid_content",
+            "ssb-validate: is_canonical_base64 is false",
+        ));
     }
     let bytes = base64::decode(b64).map_err(|e| OpError::new("invalid_content", format!("base64: {e}")))?;
     let Some(msg_key) = private_box::decrypt_key(&bytes, &keypair) else {
-        return Err(OpError::new("not_recipient", "private-box: decrypt_key found no slot"));
+        return Err(OpError::new(
+            "not_recipient",
+            "private-box: decrypt_key found no slot",
+        ));
     };
     match private_box::decrypt_body(&bytes, &msg_key) {
         Some(p) => Ok(json!({ "plaintext": hex::encode(p) })),

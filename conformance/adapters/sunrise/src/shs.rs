@@ -33,7 +33,9 @@ impl genio::Read for WireRef<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, WireError> {
         let w = &mut *self.0;
         w.started = true;
-        let Some(m) = w.incoming.get(w.msg) else { return Ok(0) };
+        let Some(m) = w.incoming.get(w.msg) else {
+            return Ok(0);
+        };
         let n = buf.len().min(m.len() - w.pos);
         buf[..n].copy_from_slice(&m[w.pos..w.pos + n]);
         w.pos += n;
@@ -96,11 +98,20 @@ macro_rules! outcome {
 fn error_kind(e: &HandshakeError<WireError>, client: bool, msg: usize) -> OpError {
     use HandshakeError::*;
     let kind = match (client, e) {
-        (true, ServerHelloVerifyFailed | ServerHelloDeserializeFailed | SharedAInvalid | SharedBInvalid | SharedCInvalid) => "msg2_rejected",
+        (
+            true,
+            ServerHelloVerifyFailed
+            | ServerHelloDeserializeFailed
+            | SharedAInvalid
+            | SharedBInvalid
+            | SharedCInvalid,
+        ) => "msg2_rejected",
         (true, ServerAcceptVerifyFailed | ServerAcceptDeserializeFailed) => "msg4_rejected",
         (true, UnexpectedEnd | Io(_)) if msg == 0 => "msg2_rejected",
         (true, UnexpectedEnd | Io(_)) => "msg4_rejected",
-        (false, ClientHelloVerifyFailed | ClientHelloDeserializeFailed | SharedAInvalid | SharedBInvalid) => "msg1_rejected",
+        (false, ClientHelloVerifyFailed | ClientHelloDeserializeFailed | SharedAInvalid | SharedBInvalid) => {
+            "msg1_rejected"
+        }
         (false, ClientAuthVerifyFailed | ClientAuthDeserializeFailed | SharedCInvalid) => "msg3_rejected",
         (false, UnexpectedEnd | Io(_)) if msg == 0 => "msg1_rejected",
         (false, UnexpectedEnd | Io(_)) => "msg3_rejected",
@@ -115,7 +126,13 @@ pub fn client(a: &Value) -> Result<Value, OpError> {
     let me = keypair(a, "client_seed")?;
     let server = PublicKey::from_slice(&hex_n(a, "server_public", 32)?).expect("32 bytes");
     let eph = generate_ephemeral_keypair_with_rng(&mut GivenBytes::new(&hex_n(a, "client_ephemeral", 32)?));
-    let mut wire = Wire { incoming: incoming(a)?, msg: 0, pos: 0, started: false, written: Vec::new() };
+    let mut wire = Wire {
+        incoming: incoming(a)?,
+        msg: 0,
+        pos: 0,
+        started: false,
+        written: Vec::new(),
+    };
     let r = ssb_handshake::sync::client_side(WireRef(&mut wire), &net, &me, &server, eph);
     match r {
         Ok(k) => Ok(json!({
@@ -133,7 +150,13 @@ pub fn server(a: &Value) -> Result<Value, OpError> {
     let net = NetworkKey::from_slice(&hex_n(a, "network_key", 32)?).expect("32 bytes");
     let me = keypair(a, "server_seed")?;
     let eph = generate_ephemeral_keypair_with_rng(&mut GivenBytes::new(&hex_n(a, "server_ephemeral", 32)?));
-    let mut wire = Wire { incoming: incoming(a)?, msg: 0, pos: 0, started: false, written: Vec::new() };
+    let mut wire = Wire {
+        incoming: incoming(a)?,
+        msg: 0,
+        pos: 0,
+        started: false,
+        written: Vec::new(),
+    };
     let r = ssb_handshake::sync::server_side(WireRef(&mut wire), &net, &me, eph);
     match r {
         Ok(k) => Ok(json!({
