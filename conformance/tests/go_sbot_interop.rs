@@ -1,0 +1,435 @@
+//! Interop of the reference node with go-ssb's server (the `sbot` package behind go-sbot, run by
+//! `conformance/adapters/go-sbot/peer.go`) over real TCP on 127.0.0.1: 1,000 messages each way
+//! over EBT (`ebt.replicate`, either side dialling) and over createHistoryStream (go-ssb with EBT
+//! off, either side dialling), one message each way on the open connection afterwards, a
+//! createHistoryStream read each way, and the live-peer check against go-sbot with every failure
+//! documented. The Go peer is built here from its go.sum (`go build -mod=readonly`); a missing Go
+//! toolchain fails these tests.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use ssb_conformance::deviations::Deviations;
+use ssb_conformance::js_peer::{free_port, fresh_dir};
+use ssb_conformance::live::{self, LiveConfig};
+use ssb_conformance::rules::Rules;
+use ssb_conformance::runner::Status;
+use ssb_conformance::workspace_root;
+use ssb_impl::legacy::message::check_message;
+use ssb_impl::legacy::{self as lg, Mode};
+use ssb_impl::node::client::Client;
+use ssb_impl::node::runtime::{self, NodeHandle, MAIN_NETWORK_KEY};
+use ssb_impl::node::{NodeConfig, NodeEvent, PeerAddr, Replication};
+use ssb_impl::{FeedId, Keypair};
+
+const WAIT: Duration = Duration::from_secs(90);
+const N: u64 = 1000;
+
+/// Builds the Go peer once per test process (`go build` is incremental: a no-op when nothing
+/// changed) and returns its path. Panics, naming the cause, when Go is missing or the build fails.
+fn go_peer_binary() -> PathBuf {
+    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = built.as_ref() {
+        return p.clone();
+    }
+    let dir = workspace_root().join("conformance/adapters/go-sbot");
+    let out = workspace_root().join("target/go-sbot/peer");
+    let t0 = Instant::now();
+    let o = Command::new("go")
+        .args(["build", "-mod=readonly", "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("the go-sbot interop tests need the Go toolchain (`go` on PATH): {e}")
+        });
+    assert!(
+        o.status.success(),
+        "go build of conformance/adapters/go-sbot failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    eprintln!("go build of the go-sbot peer: {:.1} s", t0.elapsed().as_secs_f64());
+    *built = Some(out.clone());
+    out
+}
+
+/// A running go-sbot peer answering newline-delimited JSON commands.
+struct GoPeer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next: u64,
+    id: String,
+    port: u16,
+    log: PathBuf,
+}
+
+impl GoPeer {
+    fn start(dir: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
+        let bin = go_peer_binary();
+        let port = free_port();
+        let data = fresh_dir(dir, &format!("go-{seed}"));
+        let log = data.with_extension("log");
+        let mut child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--data"])
+            .arg(&data)
+            .args(["--seed", &hex::encode([seed; 32])])
+            .args(["--ebt", if ebt { "on" } else { "off" }])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the go-sbot peer");
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let ready = loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read the peer's stdout");
+            assert!(n > 0, "go-sbot peer exited before it was ready; see {}", log.display());
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["event"] == "ready" {
+                    break v;
+                }
+            }
+        };
+        GoPeer {
+            child,
+            stdin,
+            stdout,
+            next: 1,
+            id: ready["id"].as_str().expect("ready names the id").to_string(),
+            port,
+            log,
+        }
+    }
+
+    fn cmd(&mut self, cmd: &str, mut args: Value) -> Result<Value, String> {
+        let id = self.next;
+        self.next += 1;
+        let o = args.as_object_mut().ok_or("command args must be an object")?;
+        o.insert("id".into(), json!(id));
+        o.insert("cmd".into(), json!(cmd));
+        writeln!(self.stdin, "{args}").map_err(|e| e.to_string())?;
+        self.stdin.flush().map_err(|e| e.to_string())?;
+        loop {
+            let mut line = String::new();
+            if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("go-sbot peer exited during {cmd}; see {}", self.log.display()));
+            }
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if v["id"] != json!(id) {
+                continue;
+            }
+            return match v.get("error") {
+                Some(e) if !e.is_null() => Err(format!("{cmd}: {e}")),
+                _ => Ok(v.get("ok").cloned().unwrap_or(Value::Null)),
+            };
+        }
+    }
+
+    fn feed(&self) -> FeedId {
+        FeedId::parse(&self.id).unwrap()
+    }
+
+    fn addr(&self) -> PeerAddr {
+        format!("127.0.0.1:{}:{}", self.port, self.id).parse().unwrap()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(mut self) {
+        let _ = self.cmd("stop", json!({}));
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GoPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn our_node(seed: u8, replication: Replication, replicate: &[FeedId]) -> NodeHandle {
+    let config = NodeConfig {
+        replication,
+        replicate: replicate.iter().copied().collect(),
+        ..NodeConfig::default()
+    };
+    runtime::spawn_in_memory(Keypair::from_seed([seed; 32]), config)
+        .await
+        .unwrap()
+}
+
+async fn publish(h: &NodeHandle, n: u64) {
+    for i in 0..n {
+        h.publish(json!({"type": "post", "text": format!("from rust {i}")}))
+            .await
+            .unwrap();
+    }
+}
+
+/// Who opens the connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Dialer {
+    Us,
+    Go,
+}
+
+/// Wall times of one run (printed for the report).
+#[derive(Debug)]
+struct Times {
+    go_publish_ms: u128,
+    our_publish_ms: u128,
+    to_us_ms: u128,
+    to_go_ms: u128,
+}
+
+/// `N` messages each way between our node and a go-sbot peer; both sides hold the same ids.
+async fn replicate_both_ways(go: &mut GoPeer, ours: &NodeHandle, dialer: Dialer) -> Times {
+    let go_id = go.feed();
+    let t = Instant::now();
+    let r = go.cmd("publish", json!({"n": N})).unwrap();
+    assert_eq!(r["seq"], json!(N), "{r}");
+    let go_publish_ms = t.elapsed().as_millis();
+    let t = Instant::now();
+    publish(ours, N).await;
+    let our_publish_ms = t.elapsed().as_millis();
+    go.cmd("replicate", json!({"feed": ours.id.to_string(), "on": true}))
+        .unwrap();
+    let t0 = Instant::now();
+    match dialer {
+        Dialer::Us => ours.connect(go.addr()),
+        Dialer::Go => {
+            go.cmd(
+                "connect",
+                json!({"host": "127.0.0.1", "port": ours.addr.port(), "key": ours.id.to_string()}),
+            )
+            .unwrap();
+        }
+    }
+    assert!(
+        ours.wait_for(go_id, N, WAIT).await,
+        "our node holds {} of go-sbot's {N} messages after {WAIT:?}; go log: {}",
+        ours.latest(go_id).await,
+        go.log.display()
+    );
+    let to_us_ms = t0.elapsed().as_millis();
+    let r = go.cmd(
+        "wait",
+        json!({"feed": ours.id.to_string(), "seq": N, "timeout_ms": WAIT.as_millis() as u64}),
+    );
+    let to_go_ms = t0.elapsed().as_millis();
+    r.unwrap_or_else(|e| panic!("go-sbot did not get our feed: {e}; go log: {}", go.log.display()));
+    for seq in [1, N / 2, N] {
+        let theirs = go.cmd("get", json!({"feed": go.id, "seq": seq})).unwrap();
+        assert_eq!(
+            theirs["key"].as_str(),
+            Some(ours.get(go_id, seq).await.unwrap().id.to_string().as_str()),
+            "go-sbot's message {seq}"
+        );
+        let mine = go
+            .cmd("get", json!({"feed": ours.id.to_string(), "seq": seq}))
+            .unwrap();
+        assert_eq!(
+            mine["key"].as_str(),
+            Some(ours.get(ours.id, seq).await.unwrap().id.to_string().as_str()),
+            "our message {seq} at go-sbot"
+        );
+    }
+    let rejected: Vec<_> = ours
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| matches!(e, NodeEvent::Rejected { .. }))
+        .collect();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    Times {
+        go_publish_ms,
+        our_publish_ms,
+        to_us_ms,
+        to_go_ms,
+    }
+}
+
+/// One more message each way on the open connection: does each side stream it live?
+async fn live_message_each_way(go: &mut GoPeer, ours: &NodeHandle) -> (bool, bool) {
+    let go_id = go.feed();
+    publish(ours, 1).await;
+    go.cmd("publish", json!({"n": 1})).unwrap();
+    let to_us = ours.wait_for(go_id, N + 1, Duration::from_secs(20)).await;
+    let to_go = go
+        .cmd(
+            "wait",
+            json!({"feed": ours.id.to_string(), "seq": N + 1, "timeout_ms": 20_000}),
+        )
+        .is_ok();
+    (to_us, to_go)
+}
+
+fn report(name: &str, t: &Times) {
+    println!(
+        "{name}: publish {N} go-sbot {} ms, ours {} ms; replicated {N} to us in {} ms, to go-sbot in {} ms (from the connect)",
+        t.go_publish_ms, t.our_publish_ms, t.to_us_ms, t.to_go_ms
+    );
+}
+
+async fn ebt_case(seed: u8, dialer: Dialer) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut go = GoPeer::start(tmp.path(), seed, true, &[]);
+    let ours = our_node(seed + 1, Replication::Ebt, &[go.feed()]).await;
+    let t = replicate_both_ways(&mut go, &ours, dialer).await;
+    report(&format!("ebt, {dialer:?} dial"), &t);
+    let (to_us, to_go) = live_message_each_way(&mut go, &ours).await;
+    assert!(to_us && to_go, "live over EBT: to us {to_us}, to go-sbot {to_go}");
+    // go-ssb falls back to createHistoryStream only when no EBT session starts within a minute;
+    // its log says which method ran.
+    let log = go.log_text();
+    assert!(
+        !log.contains("no ebt support"),
+        "go-sbot fell back to createHistoryStream; see {}",
+        go.log.display()
+    );
+    ours.stop().await;
+    go.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ebt_1000_each_way_go_dials() {
+    ebt_case(51, Dialer::Go).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ebt_1000_each_way_we_dial() {
+    ebt_case(53, Dialer::Us).await;
+}
+
+/// go-ssb with EBT off (`DisableEBT`, no `ebt.replicate` handler) and our node in legacy mode:
+/// createHistoryStream is the only method either side has.
+async fn legacy_case(seed: u8, dialer: Dialer) -> (bool, bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut go = GoPeer::start(tmp.path(), seed, false, &[]);
+    let ours = our_node(seed + 1, Replication::Legacy, &[go.feed()]).await;
+    let t = replicate_both_ways(&mut go, &ours, dialer).await;
+    report(&format!("createHistoryStream, {dialer:?} dial"), &t);
+    let live = live_message_each_way(&mut go, &ours).await;
+    println!(
+        "createHistoryStream, {dialer:?} dial: live message to us {}, to go-sbot {}",
+        live.0, live.1
+    );
+    ours.stop().await;
+    go.stop();
+    live
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_history_stream_1000_each_way_go_dials() {
+    let (to_us, _to_go) = legacy_case(55, Dialer::Go).await;
+    assert!(to_us, "go-sbot did not stream its new message on our live createHistoryStream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_history_stream_1000_each_way_we_dial() {
+    let (to_us, _to_go) = legacy_case(57, Dialer::Us).await;
+    assert!(to_us, "go-sbot did not stream its new message on our live createHistoryStream");
+}
+
+fn ids(items: &[Vec<u8>]) -> Vec<String> {
+    items
+        .iter()
+        .map(|b| {
+            let v = lg::parse(b, Mode::JsCompat).unwrap();
+            check_message(&v, None).map_or("invalid".into(), |c| c.id.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_history_stream_read_of_go_sbot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let client = Keypair::from_seed([60; 32]);
+    let mut go = GoPeer::start(tmp.path(), 59, true, &[]);
+    go.cmd("publish", json!({"n": 50})).unwrap();
+    // go-ssb answers only the feeds it replicates (or anyone, with -promisc).
+    go.cmd("replicate", json!({"feed": client.id().to_string(), "on": true}))
+        .unwrap();
+    let mut c = Client::connect(
+        &format!("127.0.0.1:{}", go.port),
+        MAIN_NETWORK_KEY,
+        client,
+        go.feed(),
+        [60; 32],
+    )
+    .await
+    .unwrap();
+    let r = c
+        .source(
+            &["createHistoryStream"],
+            json!([{"id": go.id, "seq": 10, "keys": false}]),
+            1000,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let mut want = Vec::new();
+    for seq in 10..=50 {
+        want.push(
+            go.cmd("get", json!({"feed": go.id, "seq": seq})).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let items: Vec<Vec<u8>> = r.items.iter().map(|b| b.bytes.to_vec()).collect();
+    assert_eq!(ids(&items), want, "go-sbot's createHistoryStream from seq 10");
+    assert!(!r.open, "a non-live createHistoryStream ends");
+    c.close().await;
+    go.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_check_against_go_sbot_is_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The suite's clients are fresh keys: go-sbot accepts them only with -promisc.
+    let mut go = GoPeer::start(tmp.path(), 61, true, &["--promisc"]);
+    for id in [live::harness_keys("default").id(), live::tie_keys("default").id()] {
+        go.cmd("replicate", json!({"feed": id.to_string(), "on": true}))
+            .unwrap();
+    }
+    let deviations =
+        Deviations::load(&workspace_root().join("conformance/adapters/go-sbot/deviations-gosbot.toml"))
+            .unwrap();
+    let result = live::run(
+        LiveConfig {
+            addr: format!("127.0.0.1:{}", go.port),
+            peer_id: go.feed(),
+            network_key: MAIN_NETWORK_KEY,
+            harness_seed: "default".into(),
+            feed_len: 10,
+            replicate_timeout: Duration::from_secs(20),
+        },
+        Rules::builtin(),
+        deviations,
+    )
+    .await
+    .unwrap();
+    let failed: Vec<_> = result.cases.iter().filter(|c| c.status == Status::Fail).collect();
+    assert!(failed.is_empty(), "undocumented failures: {failed:#?}");
+    assert!(
+        result.count(Status::Pass) >= 10,
+        "too few passes: {:#?}",
+        result.cases
+    );
+    go.stop();
+}
