@@ -293,13 +293,17 @@ async fn ebt_case(seed: u8, dialer: Dialer) {
     report(&format!("ebt, {dialer:?} dial"), &t);
     let (to_us, to_go) = live_message_each_way(&mut go, &ours).await;
     assert!(to_us && to_go, "live over EBT: to us {to_us}, to go-sbot {to_go}");
-    // go-ssb falls back to createHistoryStream only when no EBT session starts within a minute;
-    // its log says which method ran.
+    // Which method ran, from go-ssb's own (debug) log lines, pinned by go.sum: the dialling go
+    // side logs that it calls ebt.replicate, the called side that it serves version 3; a
+    // fallback to createHistoryStream logs "no ebt support" or a gossiprx fetch.
     let log = go.log_text();
+    let marker = match dialer {
+        Dialer::Go => "triggering ebt.replicate",
+        Dialer::Us => "event=replicating version=3",
+    };
     assert!(
-        !log.contains("no ebt support"),
-        "go-sbot fell back to createHistoryStream; see {}",
-        go.log.display()
+        log.contains(marker) && !log.contains("no ebt support") && !log.contains("event=gossiprx"),
+        "go-sbot's log does not show an EBT session ({marker:?}) without fallback:\n{log}"
     );
     ours.stop().await;
     go.stop();
@@ -323,6 +327,11 @@ async fn legacy_case(seed: u8, dialer: Dialer) -> (bool, bool) {
     let ours = our_node(seed + 1, Replication::Legacy, &[go.feed()]).await;
     let t = replicate_both_ways(&mut go, &ours, dialer).await;
     report(&format!("createHistoryStream, {dialer:?} dial"), &t);
+    let log = go.log_text();
+    assert!(
+        log.contains("event=gossiprx") && !log.contains("event=replicating"),
+        "go-sbot's log does not show a createHistoryStream fetch (gossiprx) without EBT:\n{log}"
+    );
     let live = live_message_each_way(&mut go, &ours).await;
     println!(
         "createHistoryStream, {dialer:?} dial: live message to us {}, to go-sbot {}",
