@@ -46,15 +46,16 @@ fn go_peer_binary() -> PathBuf {
         .arg(".")
         .current_dir(&dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("the go-sbot interop tests need the Go toolchain (`go` on PATH): {e}")
-        });
+        .unwrap_or_else(|e| panic!("the go-sbot interop tests need the Go toolchain (`go` on PATH): {e}"));
     assert!(
         o.status.success(),
         "go build of conformance/adapters/go-sbot failed:\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    eprintln!("go build of the go-sbot peer: {:.1} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "go build of the go-sbot peer: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     *built = Some(out.clone());
     out
 }
@@ -92,7 +93,11 @@ impl GoPeer {
         let ready = loop {
             let mut line = String::new();
             let n = stdout.read_line(&mut line).expect("read the peer's stdout");
-            assert!(n > 0, "go-sbot peer exited before it was ready; see {}", log.display());
+            assert!(
+                n > 0,
+                "go-sbot peer exited before it was ready; see {}",
+                log.display()
+            );
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
                 if v["event"] == "ready" {
                     break v;
@@ -121,7 +126,10 @@ impl GoPeer {
         loop {
             let mut line = String::new();
             if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-                return Err(format!("go-sbot peer exited during {cmd}; see {}", self.log.display()));
+                return Err(format!(
+                    "go-sbot peer exited during {cmd}; see {}",
+                    self.log.display()
+                ));
             }
             let Ok(v) = serde_json::from_str::<Value>(&line) else {
                 continue;
@@ -321,12 +329,15 @@ async fn ebt_1000_each_way_we_dial() {
 
 /// go-ssb with EBT off (`DisableEBT`, no `ebt.replicate` handler) and our node in legacy mode:
 /// createHistoryStream is the only method either side has.
-async fn legacy_case(seed: u8, dialer: Dialer) -> (bool, bool) {
+async fn legacy_case(seed: u8, dialer: Dialer, legacy_live: &str) -> (bool, bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut go = GoPeer::start(tmp.path(), seed, false, &[]);
+    let mut go = GoPeer::start(tmp.path(), seed, false, &["--legacy-live", legacy_live]);
     let ours = our_node(seed + 1, Replication::Legacy, &[go.feed()]).await;
     let t = replicate_both_ways(&mut go, &ours, dialer).await;
-    report(&format!("createHistoryStream, {dialer:?} dial"), &t);
+    report(
+        &format!("createHistoryStream, {dialer:?} dial, legacy live {legacy_live}"),
+        &t,
+    );
     let log = go.log_text();
     assert!(
         log.contains("event=gossiprx") && !log.contains("event=replicating"),
@@ -365,14 +376,22 @@ async fn legacy_case(seed: u8, dialer: Dialer) -> (bool, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_history_stream_1000_each_way_go_dials() {
-    let (to_us, _to_go) = legacy_case(55, Dialer::Go).await;
-    assert!(to_us, "go-sbot did not stream its new message on our live createHistoryStream");
+    // go-ssb's legacy live mode on (sbot.DisableLegacyLiveReplication(false)).
+    let (to_us, _to_go) = legacy_case(55, Dialer::Go, "on").await;
+    assert!(
+        to_us,
+        "go-sbot did not stream its new message on our live createHistoryStream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_history_stream_1000_each_way_we_dial() {
-    let (to_us, _to_go) = legacy_case(57, Dialer::Us).await;
-    assert!(to_us, "go-sbot did not stream its new message on our live createHistoryStream");
+    // go-sbot's default: legacy live off (re-fetch every 5 minutes).
+    let (to_us, _to_go) = legacy_case(57, Dialer::Us, "off").await;
+    assert!(
+        to_us,
+        "go-sbot did not stream its new message on our live createHistoryStream"
+    );
 }
 
 fn ids(items: &[Vec<u8>]) -> Vec<String> {

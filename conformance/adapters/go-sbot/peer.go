@@ -66,7 +66,7 @@ func parseArgs() options {
 	flag.StringVar(&o.seedHex, "seed", "", "32-byte ed25519 seed, hex")
 	flag.StringVar(&o.shsCap, "shs-cap", mainShsCap, "secret-handshake network key, base64 of 32 bytes")
 	flag.StringVar(&o.ebt, "ebt", "on", "on: EBT first, createHistoryStream as fallback; off: createHistoryStream only")
-	flag.StringVar(&o.legacyLive, "legacy-live", "on", "ask for live createHistoryStream streams when replicating the legacy way")
+	flag.StringVar(&o.legacyLive, "legacy-live", "off", "sbot.DisableLegacyLiveReplication(false) when on; off (go-sbot's default) re-fetches every 5 minutes")
 	flag.UintVar(&o.hops, "hops", 1, "hops of the follow graph to replicate")
 	flag.BoolVar(&o.promisc, "promisc", false, "accept connections from any key (go-sbot -promisc); default: only feeds it replicates")
 	flag.Parse()
