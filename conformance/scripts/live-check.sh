@@ -41,7 +41,7 @@ case "$kind" in
     deviations=(--deviations "conformance/adapters/js-node/deviations-$kind.toml")
     ;;
   gosbot)
-    (cd conformance/adapters/go-sbot && go build -mod=readonly -o ../../../target/go-sbot/peer .)
+    (cd conformance/adapters/go-sbot && go build -mod=readonly -buildvcs=false -o ../../../target/go-sbot/peer .)
     mkfifo "$work/in"
     target/go-sbot/peer --port "$port" --data "$work/data" --seed "$(printf '5b%.0s' $(seq 32))" \
       --promisc <"$work/in" >"$work/out" 2>"$work/err" &

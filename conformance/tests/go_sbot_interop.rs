@@ -41,7 +41,7 @@ fn go_peer_binary() -> PathBuf {
     let out = workspace_root().join("target/go-sbot/peer");
     let t0 = Instant::now();
     let o = Command::new("go")
-        .args(["build", "-mod=readonly", "-o"])
+        .args(["build", "-mod=readonly", "-buildvcs=false", "-o"])
         .arg(&out)
         .arg(".")
         .current_dir(&dir)
