@@ -320,7 +320,16 @@ func (p *peer) handle(c cmd) (interface{}, error) {
 				closed++
 			}
 		}
-		return map[string]int{"closed": closed}, nil
+		// The network drops an endpoint only once its serve loop has returned; answer when it
+		// has (up to 5 s), so that a following connect dials instead of finding the old one.
+		t0 := time.Now()
+		for time.Since(t0) < 5*time.Second {
+			if _, ok := p.bot.Network.GetEndpointFor(f); !ok {
+				return map[string]interface{}{"closed": closed, "ms": time.Since(t0).Milliseconds()}, nil
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return nil, fmt.Errorf("terminated %d sessions with %s, still connected after 5 s", closed, f.String())
 
 	case "peers":
 		out := []string{}
