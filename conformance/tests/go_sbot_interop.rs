@@ -73,13 +73,17 @@ struct GoPeer {
 
 impl GoPeer {
     fn start(dir: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
+        Self::start_in(&fresh_dir(dir, &format!("go-{seed}")), seed, ebt, extra)
+    }
+
+    /// Starts on an existing repository folder (a restart keeps the store and the follow graph).
+    fn start_in(data: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
         let bin = go_peer_binary();
         let port = free_port();
-        let data = fresh_dir(dir, &format!("go-{seed}"));
-        let log = data.with_extension("log");
+        let log = data.with_extension(format!("{port}.log"));
         let mut child = Command::new(bin)
             .args(["--port", &port.to_string(), "--data"])
-            .arg(&data)
+            .arg(data)
             .args(["--seed", &hex::encode([seed; 32])])
             .args(["--ebt", if ebt { "on" } else { "off" }])
             .args(extra)
@@ -480,5 +484,107 @@ async fn live_check_against_go_sbot_is_documented() {
         "too few passes: {:#?}",
         result.cases
     );
+    go.stop();
+}
+
+/// go-ssb replicates the feeds its follow graph reaches. A contact message reaches the graph only
+/// once go-ssb's batched contacts index is written (a 17 s ticker) and the replication list is
+/// re-walked, which happens 3 s after the receive log next changes: the test publishes a go-sbot
+/// message every 5 s (as a busy node receives them) until the followed feed is in the list.
+fn wait_until_followed(go: &mut GoPeer, feed: &FeedId) -> Duration {
+    let t0 = Instant::now();
+    let mut last_publish = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        let r = go.cmd("replicating", json!({"feed": feed.to_string()})).unwrap();
+        if r["replicating"] == json!(true) {
+            return t0.elapsed();
+        }
+        if last_publish.elapsed() >= Duration::from_secs(5) {
+            go.cmd("publish", json!({"n": 1})).unwrap();
+            last_publish = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "go-sbot's follow graph did not take up {feed} within 60 s; see {}",
+        go.log.display()
+    );
+}
+
+/// The follow path: go-sbot follows our node with a contact message instead of being told to
+/// replicate it. Over EBT it does not ask for the followed feed (its EBT notes hold only feeds
+/// given to `Replicate` or already stored: reports/findings/go-ssb-ebt-ignores-follows.md);
+/// restarted with EBT off on the same store, its createHistoryStream fetcher takes the feed from
+/// the follow graph.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_graph_replication() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = fresh_dir(tmp.path(), "go-63");
+    let mut go = GoPeer::start_in(&data, 63, true, &[]);
+    let ours = our_node(64, Replication::Ebt, &[go.feed()]).await;
+    publish(&ours, N).await;
+    let r = go.cmd("follow", json!({"feed": ours.id.to_string()})).unwrap();
+    println!("follow answered {r}");
+    let took = wait_until_followed(&mut go, &ours.id);
+    println!(
+        "follow: in go-sbot's replication list after {} ms",
+        took.as_millis()
+    );
+    let go_seq = go.cmd("latest", json!({"feed": go.id})).unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    go.cmd(
+        "connect",
+        json!({"host": "127.0.0.1", "port": ours.addr.port(), "key": ours.id.to_string()}),
+    )
+    .unwrap();
+    assert!(
+        ours.wait_for(go.feed(), go_seq, WAIT).await,
+        "go-sbot's feed over EBT"
+    );
+    let over_ebt = go.cmd(
+        "wait",
+        json!({"feed": ours.id.to_string(), "seq": 1, "timeout_ms": 10_000}),
+    );
+    assert!(
+        go.log_text().contains("triggering ebt.replicate"),
+        "no EBT session; see {}",
+        go.log.display()
+    );
+    assert!(
+        over_ebt.is_err(),
+        "go-sbot now asks for a followed feed over EBT ({over_ebt:?}): go-ssb changed; update \
+         reports/findings/go-ssb-ebt-ignores-follows.md and this test"
+    );
+    println!("follow, EBT: go-sbot took none of the followed feed's {N} messages in 10 s");
+    go.stop();
+    let mut go = GoPeer::start_in(&data, 63, false, &[]);
+    // After a restart the replication list is empty until the graph is walked again.
+    let took = wait_until_followed(&mut go, &ours.id);
+    println!(
+        "restart: followed feed back in the replication list after {} ms",
+        took.as_millis()
+    );
+    let t = Instant::now();
+    go.cmd(
+        "connect",
+        json!({"host": "127.0.0.1", "port": ours.addr.port(), "key": ours.id.to_string()}),
+    )
+    .unwrap();
+    go.cmd(
+        "wait",
+        json!({"feed": ours.id.to_string(), "seq": N, "timeout_ms": WAIT.as_millis() as u64}),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "go-sbot did not fetch the followed feed: {e}; see {}",
+            go.log.display()
+        )
+    });
+    println!(
+        "follow, createHistoryStream (restarted with EBT off): go-sbot fetched the followed feed's {N} messages in {} ms",
+        t.elapsed().as_millis()
+    );
+    ours.stop().await;
     go.stop();
 }

@@ -278,6 +278,13 @@ func (p *peer) handle(c cmd) (interface{}, error) {
 		return map[string]interface{}{"seq": msg.Seq(), "key": msg.Key().String(),
 			"replicating": !want, "via": "follow graph did not act within 10 s", "ms": time.Since(t0).Milliseconds()}, nil
 
+	case "replicating":
+		f, err := parseFeed(c.Feed)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]bool{"replicating": p.bot.Lister().ReplicationList().Has(f)}, nil
+
 	case "connect":
 		f, err := parseFeed(c.Key)
 		if err != nil {
