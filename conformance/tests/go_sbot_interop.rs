@@ -1,19 +1,18 @@
 //! Interop of the reference node with go-ssb's server (the `sbot` package behind go-sbot, run by
-//! `conformance/adapters/go-sbot/peer.go`) over real TCP on 127.0.0.1: 1,000 messages each way
-//! over EBT (`ebt.replicate`, either side dialling) and over createHistoryStream (go-ssb with EBT
-//! off, either side dialling), one message each way on the open connection afterwards, a
-//! createHistoryStream read each way, and the live-peer check against go-sbot with every failure
-//! documented. The Go peer is built here from its go.sum (`go build -mod=readonly`); a missing Go
-//! toolchain fails these tests.
+//! `conformance/adapters/go-sbot/peer.go` through `ssb_conformance::go_peer`) over real TCP on
+//! 127.0.0.1: 1,000 messages each way over EBT (`ebt.replicate`, either side dialling) and over
+//! createHistoryStream (go-ssb with EBT off, either side dialling), one message each way on the
+//! open connection afterwards, a createHistoryStream read of go-sbot's feed, replication of a feed
+//! go-sbot follows by a contact message, and the live-peer check against go-sbot with every
+//! failure documented. The Go peer is built from its go.sum (`go build -mod=readonly`); a missing
+//! Go toolchain fails these tests.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Mutex;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use ssb_conformance::deviations::Deviations;
+use ssb_conformance::go_peer::{GoPeer, GoPeerOptions};
 use ssb_conformance::js_peer::{free_port, fresh_dir};
 use ssb_conformance::live::{self, LiveConfig};
 use ssb_conformance::rules::Rules;
@@ -29,148 +28,28 @@ use ssb_impl::{FeedId, Keypair};
 const WAIT: Duration = Duration::from_secs(90);
 const N: u64 = 1000;
 
-/// Builds the Go peer once per test process (`go build` is incremental: a no-op when nothing
-/// changed) and returns its path. Panics, naming the cause, when Go is missing or the build fails.
-fn go_peer_binary() -> PathBuf {
-    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.as_ref() {
-        return p.clone();
-    }
-    let dir = workspace_root().join("conformance/adapters/go-sbot");
-    let out = workspace_root().join("target/go-sbot/peer");
-    let t0 = Instant::now();
-    let o = Command::new("go")
-        .args(["build", "-mod=readonly", "-buildvcs=false", "-o"])
-        .arg(&out)
-        .arg(".")
-        .current_dir(&dir)
-        .output()
-        .unwrap_or_else(|e| panic!("the go-sbot interop tests need the Go toolchain (`go` on PATH): {e}"));
-    assert!(
-        o.status.success(),
-        "go build of conformance/adapters/go-sbot failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    eprintln!(
-        "go build of the go-sbot peer: {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
-    *built = Some(out.clone());
-    out
+fn start_go(data: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
+    GoPeer::start(&GoPeerOptions {
+        port: free_port(),
+        data: data.to_path_buf(),
+        seed: [seed; 32],
+        ebt,
+        extra: extra.iter().map(|a| a.to_string()).collect(),
+    })
+    .unwrap_or_else(|e| panic!("go-sbot peer: {e}"))
 }
 
-/// A running go-sbot peer answering newline-delimited JSON commands.
-struct GoPeer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    next: u64,
-    id: String,
-    port: u16,
-    log: PathBuf,
+/// A go-sbot peer on a fresh repository folder in `dir`.
+fn go_in(dir: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
+    start_go(&fresh_dir(dir, &format!("go-{seed}")), seed, ebt, extra)
 }
 
-impl GoPeer {
-    fn start(dir: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
-        Self::start_in(&fresh_dir(dir, &format!("go-{seed}")), seed, ebt, extra)
-    }
-
-    /// Starts on an existing repository folder (a restart keeps the store and the follow graph).
-    fn start_in(data: &Path, seed: u8, ebt: bool, extra: &[&str]) -> GoPeer {
-        let bin = go_peer_binary();
-        let port = free_port();
-        let log = data.with_extension(format!("{port}.log"));
-        let mut child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--data"])
-            .arg(data)
-            .args(["--seed", &hex::encode([seed; 32])])
-            .args(["--ebt", if ebt { "on" } else { "off" }])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start the go-sbot peer");
-        let stdin = child.stdin.take().expect("piped");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let ready = loop {
-            let mut line = String::new();
-            let n = stdout.read_line(&mut line).expect("read the peer's stdout");
-            assert!(
-                n > 0,
-                "go-sbot peer exited before it was ready; see {}",
-                log.display()
-            );
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["event"] == "ready" {
-                    break v;
-                }
-            }
-        };
-        GoPeer {
-            child,
-            stdin,
-            stdout,
-            next: 1,
-            id: ready["id"].as_str().expect("ready names the id").to_string(),
-            port,
-            log,
-        }
-    }
-
-    fn cmd(&mut self, cmd: &str, mut args: Value) -> Result<Value, String> {
-        let id = self.next;
-        self.next += 1;
-        let o = args.as_object_mut().ok_or("command args must be an object")?;
-        o.insert("id".into(), json!(id));
-        o.insert("cmd".into(), json!(cmd));
-        writeln!(self.stdin, "{args}").map_err(|e| e.to_string())?;
-        self.stdin.flush().map_err(|e| e.to_string())?;
-        loop {
-            let mut line = String::new();
-            if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-                return Err(format!(
-                    "go-sbot peer exited during {cmd}; see {}",
-                    self.log.display()
-                ));
-            }
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["id"] != json!(id) {
-                continue;
-            }
-            return match v.get("error") {
-                Some(e) if !e.is_null() => Err(format!("{cmd}: {e}")),
-                _ => Ok(v.get("ok").cloned().unwrap_or(Value::Null)),
-            };
-        }
-    }
-
-    fn feed(&self) -> FeedId {
-        FeedId::parse(&self.id).unwrap()
-    }
-
-    fn addr(&self) -> PeerAddr {
-        format!("127.0.0.1:{}:{}", self.port, self.id).parse().unwrap()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(mut self) {
-        let _ = self.cmd("stop", json!({}));
-        let _ = self.child.wait();
-    }
+fn feed_of(go: &GoPeer) -> FeedId {
+    FeedId::parse(&go.id).unwrap()
 }
 
-impl Drop for GoPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn addr_of(go: &GoPeer) -> PeerAddr {
+    go.addr().parse().unwrap()
 }
 
 async fn our_node(seed: u8, replication: Replication, replicate: &[FeedId]) -> NodeHandle {
@@ -210,7 +89,7 @@ struct Times {
 
 /// `N` messages each way between our node and a go-sbot peer; both sides hold the same ids.
 async fn replicate_both_ways(go: &mut GoPeer, ours: &NodeHandle, dialer: Dialer) -> Times {
-    let go_id = go.feed();
+    let go_id = feed_of(go);
     let t = Instant::now();
     let r = go.cmd("publish", json!({"n": N})).unwrap();
     assert_eq!(r["seq"], json!(N), "{r}");
@@ -222,7 +101,7 @@ async fn replicate_both_ways(go: &mut GoPeer, ours: &NodeHandle, dialer: Dialer)
         .unwrap();
     let t0 = Instant::now();
     match dialer {
-        Dialer::Us => ours.connect(go.addr()),
+        Dialer::Us => ours.connect(addr_of(go)),
         Dialer::Go => {
             go.cmd(
                 "connect",
@@ -277,7 +156,7 @@ async fn replicate_both_ways(go: &mut GoPeer, ours: &NodeHandle, dialer: Dialer)
 
 /// One more message each way on the open connection: does each side stream it live?
 async fn live_message_each_way(go: &mut GoPeer, ours: &NodeHandle) -> (bool, bool) {
-    let go_id = go.feed();
+    let go_id = feed_of(go);
     publish(ours, 1).await;
     go.cmd("publish", json!({"n": 1})).unwrap();
     let to_us = ours.wait_for(go_id, N + 1, Duration::from_secs(20)).await;
@@ -299,8 +178,8 @@ fn report(name: &str, t: &Times) {
 
 async fn ebt_case(seed: u8, dialer: Dialer) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut go = GoPeer::start(tmp.path(), seed, true, &[]);
-    let ours = our_node(seed + 1, Replication::Ebt, &[go.feed()]).await;
+    let mut go = go_in(tmp.path(), seed, true, &[]);
+    let ours = our_node(seed + 1, Replication::Ebt, &[feed_of(&go)]).await;
     let t = replicate_both_ways(&mut go, &ours, dialer).await;
     report(&format!("ebt, {dialer:?} dial"), &t);
     let (to_us, to_go) = live_message_each_way(&mut go, &ours).await;
@@ -335,8 +214,8 @@ async fn ebt_1000_each_way_we_dial() {
 /// createHistoryStream is the only method either side has.
 async fn legacy_case(seed: u8, dialer: Dialer, legacy_live: &str) -> (bool, bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut go = GoPeer::start(tmp.path(), seed, false, &["--legacy-live", legacy_live]);
-    let ours = our_node(seed + 1, Replication::Legacy, &[go.feed()]).await;
+    let mut go = go_in(tmp.path(), seed, false, &["--legacy-live", legacy_live]);
+    let ours = our_node(seed + 1, Replication::Legacy, &[feed_of(&go)]).await;
     let t = replicate_both_ways(&mut go, &ours, dialer).await;
     report(
         &format!("createHistoryStream, {dialer:?} dial, legacy live {legacy_live}"),
@@ -412,7 +291,7 @@ fn ids(items: &[Vec<u8>]) -> Vec<String> {
 async fn create_history_stream_read_of_go_sbot() {
     let tmp = tempfile::tempdir().unwrap();
     let client = Keypair::from_seed([60; 32]);
-    let mut go = GoPeer::start(tmp.path(), 59, true, &[]);
+    let mut go = go_in(tmp.path(), 59, true, &[]);
     go.cmd("publish", json!({"n": 50})).unwrap();
     // go-ssb answers only the feeds it replicates (or anyone, with -promisc).
     go.cmd("replicate", json!({"feed": client.id().to_string(), "on": true}))
@@ -421,7 +300,7 @@ async fn create_history_stream_read_of_go_sbot() {
         &format!("127.0.0.1:{}", go.port),
         MAIN_NETWORK_KEY,
         client,
-        go.feed(),
+        feed_of(&go),
         [60; 32],
     )
     .await
@@ -455,7 +334,7 @@ async fn create_history_stream_read_of_go_sbot() {
 async fn live_check_against_go_sbot_is_documented() {
     let tmp = tempfile::tempdir().unwrap();
     // The suite's clients are fresh keys: go-sbot accepts them only with -promisc.
-    let mut go = GoPeer::start(tmp.path(), 61, true, &["--promisc"]);
+    let mut go = go_in(tmp.path(), 61, true, &["--promisc"]);
     for id in [live::harness_keys("default").id(), live::tie_keys("default").id()] {
         go.cmd("replicate", json!({"feed": id.to_string(), "on": true}))
             .unwrap();
@@ -466,7 +345,7 @@ async fn live_check_against_go_sbot_is_documented() {
     let result = live::run(
         LiveConfig {
             addr: format!("127.0.0.1:{}", go.port),
-            peer_id: go.feed(),
+            peer_id: feed_of(&go),
             network_key: MAIN_NETWORK_KEY,
             harness_seed: "default".into(),
             feed_len: 10,
@@ -520,8 +399,8 @@ fn wait_until_followed(go: &mut GoPeer, feed: &FeedId) -> Duration {
 async fn follow_graph_replication() {
     let tmp = tempfile::tempdir().unwrap();
     let data = fresh_dir(tmp.path(), "go-63");
-    let mut go = GoPeer::start_in(&data, 63, true, &[]);
-    let ours = our_node(64, Replication::Ebt, &[go.feed()]).await;
+    let mut go = start_go(&data, 63, true, &[]);
+    let ours = our_node(64, Replication::Ebt, &[feed_of(&go)]).await;
     publish(&ours, N).await;
     let r = go.cmd("follow", json!({"feed": ours.id.to_string()})).unwrap();
     println!("follow answered {r}");
@@ -539,7 +418,7 @@ async fn follow_graph_replication() {
     )
     .unwrap();
     assert!(
-        ours.wait_for(go.feed(), go_seq, WAIT).await,
+        ours.wait_for(feed_of(&go), go_seq, WAIT).await,
         "go-sbot's feed over EBT"
     );
     let over_ebt = go.cmd(
@@ -558,7 +437,7 @@ async fn follow_graph_replication() {
     );
     println!("follow, EBT: go-sbot took none of the followed feed's {N} messages in 10 s");
     go.stop();
-    let mut go = GoPeer::start_in(&data, 63, false, &[]);
+    let mut go = start_go(&data, 63, false, &[]);
     // After a restart the replication list is empty until the graph is walked again.
     let took = wait_until_followed(&mut go, &ours.id);
     println!(
