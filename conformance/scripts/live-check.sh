@@ -3,13 +3,16 @@
 #   conformance/scripts/live-check.sh reference   -> reports/conformance/reference-node/
 #   conformance/scripts/live-check.sh db2         -> reports/conformance/js-db2-peer/
 #   conformance/scripts/live-check.sh classic     -> reports/conformance/js-classic-peer/
+#   conformance/scripts/live-check.sh gosbot      -> reports/conformance/go-sbot-peer/
 # The peer is started on 127.0.0.1 with a fresh data directory and told to replicate the two
 # harness feeds (`ssb-harness check --print-harness-id`); JS peers are checked with their
-# documented deviations (conformance/adapters/js-node/deviations*.toml). Exits with the check's
+# documented deviations (conformance/adapters/js-node/deviations*.toml), go-sbot (go-ssb's sbot,
+# built here from conformance/adapters/go-sbot/go.sum, run with -promisc since the suite's clients
+# are fresh keys) with conformance/adapters/go-sbot/deviations-gosbot.toml. Exits with the check's
 # status. Expects the workspace to be built (target/debug/ssb-harness).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-kind=${1:?usage: live-check.sh reference|db2|classic}
+kind=${1:?usage: live-check.sh reference|db2|classic|gosbot}
 bin=target/debug/ssb-harness
 ids=$("$bin" check --print-harness-id)
 h=$(echo "$ids" | sed -n 1p)
@@ -36,6 +39,17 @@ case "$kind" in
     printf '{"id":1,"cmd":"replicate","feed":"%s"}\n{"id":2,"cmd":"replicate","feed":"%s"}\n' "$h" "$t" >&3
     name=js-$kind-peer
     deviations=(--deviations "conformance/adapters/js-node/deviations-$kind.toml")
+    ;;
+  gosbot)
+    (cd conformance/adapters/go-sbot && go build -mod=readonly -buildvcs=false -o ../../../target/go-sbot/peer .)
+    mkfifo "$work/in"
+    target/go-sbot/peer --port "$port" --data "$work/data" --seed "$(printf '5b%.0s' $(seq 32))" \
+      --promisc <"$work/in" >"$work/out" 2>"$work/err" &
+    pid=$!
+    exec 3>"$work/in"
+    printf '{"id":1,"cmd":"replicate","feed":"%s"}\n{"id":2,"cmd":"replicate","feed":"%s"}\n' "$h" "$t" >&3
+    name=go-sbot-peer
+    deviations=(--deviations conformance/adapters/go-sbot/deviations-gosbot.toml)
     ;;
   *) echo "unknown peer kind $kind" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod deviations;
+pub mod go_peer;
 pub mod js_peer;
 pub mod live;
 pub mod matrix;

@@ -1,0 +1,3 @@
+module go.cryptoscope.co/nocomment
+
+go 1.17
