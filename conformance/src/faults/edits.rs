@@ -319,6 +319,17 @@ pub fn bb_no_hmac(a: &mut Value) {
     set(a, "hmac_key", Value::Null);
 }
 
+/// Message keys written in standard base64 instead of the URL-safe alphabet of `ssb:` URIs.
+pub fn bb_standard_base64_keys(_: &Value, v: &mut Value) {
+    if let Some(keys) = v.get_mut("keys").and_then(Value::as_array_mut) {
+        for k in keys {
+            if let Some(s) = k.as_str() {
+                *k = Value::String(s.replace('-', "+").replace('_', "/"));
+            }
+        }
+    }
+}
+
 // ---- muxrpc -----------------------------------------------------------------------------------
 
 /// The stream and end flag bits swapped in every header written, and read back the same way.
@@ -451,11 +462,11 @@ pub fn mux_no_goodbye(_: &Value, v: &mut Value) {
     }
 }
 
-/// Writes queued in one step go out last-in first-out.
-pub fn mux_lifo_writes(_: &Value, v: &mut Value) {
+/// Incoming packets of one read dispatched by kind, new calls first, not in arrival order.
+pub fn mux_calls_first(_: &Value, v: &mut Value) {
     for step in endpoint_steps(v) {
-        if let Some(sent) = step.get_mut("sent").and_then(Value::as_array_mut) {
-            sent.reverse();
+        if let Some(events) = step.get_mut("events").and_then(Value::as_array_mut) {
+            events.sort_by_key(|e| e.get("call").is_none());
         }
     }
 }

@@ -369,8 +369,8 @@ pub static FAULTS: &[Fault] = &[
     fault!(
         "BB-VALID",
         BB,
-        "the HMAC key ignored (keys of HMAC feeds wrong)",
-        Break::Args(bb_no_hmac)
+        "message keys written in standard base64, not the URI's URL-safe alphabet",
+        Break::Answer(bb_standard_base64_keys)
     ),
     // muxrpc
     fault!("MUX-LIMIT", MUX, "no body size limit", skip(&["body_too_large"])),
@@ -473,8 +473,8 @@ pub static FAULTS: &[Fault] = &[
     fault!(
         "MUX-RPC-INTERLEAVE",
         RPC,
-        "writes queued in one step sent last-in first-out",
-        Break::Answer(mux_lifo_writes)
+        "packets of one read dispatched by kind (new calls first), not in arrival order",
+        Break::Answer(mux_calls_first)
     ),
     fault!(
         "MUX-RPC-STREAM",
@@ -717,8 +717,8 @@ pub static FAULTS: &[Fault] = &[
     fault!(
         "BOX2-CONTEXT",
         BOX2,
-        "the message context built without previous",
-        Break::Args(box2_ignore_previous)
+        "a message boxed for another context (feed, previous) answered as if it were ours",
+        skip(&["not_recipient"])
     ),
     fault!(
         "BOX2-KEY-SLOTS",

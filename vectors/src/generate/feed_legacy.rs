@@ -175,6 +175,11 @@ fn sign_raw(a: Scalar, public: [u8; 32], msg: &[u8], rng: &mut ChaCha20Rng) -> O
     Some(sig)
 }
 
+/// The keys of the author of the generated feed (for tests that re-sign a repaired case).
+pub fn author(seed: u64) -> Keypair {
+    Keypair::generate(&mut ChaCha20Rng::seed_from_u64(seed ^ 0x4645_4544))
+}
+
 pub fn generate(seed: u64) -> VectorFile {
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x4645_4544); // "FEED"
     let mut b = Builder::new(
@@ -506,6 +511,28 @@ fn boundary_cases(b: &mut Builder, alice: &Signer, id2: &MsgId, rng: &mut ChaCha
             null(),
             null(),
             wired.as_bytes(),
+            Intent::Accept,
+        );
+    }
+    // Lone surrogates elsewhere than in the middle of a text: at its end, and in a key.
+    let mut tail = Object::new();
+    tail.insert("type".into(), s("post"));
+    tail.insert("text".into(), Value::String(JsString(vec![0x61, 0x62, 0xdbff])));
+    let mut keyed = Object::new();
+    keyed.insert("type".into(), s("post"));
+    keyed.insert(JsString(vec![0xdc00, 0x6b]), s("a key starting with a lone low surrogate"));
+    for (comment, content) in [
+        ("a lone high surrogate ending a post", tail),
+        ("a lone low surrogate in a content key", keyed),
+    ] {
+        let m = alice.message(None, 1.0, Value::Object(content), None);
+        validate(
+            b,
+            comment,
+            &["valid", "first_message", "lone_surrogate"],
+            null(),
+            null(),
+            &text(&Value::Object(m)),
             Intent::Accept,
         );
     }
