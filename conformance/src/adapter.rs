@@ -195,7 +195,10 @@ fn parse_answer(line: &str) -> Result<Value, serde_json::Error> {
             if n == 0 {
                 return Err(e);
             }
-            tracing::warn!(replaced = n, "adapter answer held lone-surrogate escapes, read as U+FFFD");
+            tracing::warn!(
+                replaced = n,
+                "adapter answer held lone-surrogate escapes, read as U+FFFD"
+            );
             serde_json::from_str(&fixed)
         }
     }
@@ -355,7 +358,8 @@ mod tests {
 
     #[test]
     fn lone_surrogate_escapes_are_read_as_replacement_characters() {
-        let v = parse_answer(r#"{"id":1,"error":{"kind":"x","message":"a\ud800b \ud83d\ude00 \\ud800"}}"#).unwrap();
+        let v = parse_answer(r#"{"id":1,"error":{"kind":"x","message":"a\ud800b \ud83d\ude00 \\ud800"}}"#)
+            .unwrap();
         assert_eq!(v["error"]["message"], "a\u{fffd}b \u{1f600} \\ud800");
         assert!(parse_answer("{").is_err());
     }

@@ -507,7 +507,10 @@ fn save(
 }
 
 /// Refusal kinds and the vector flags that name the same behaviour, where the two differ.
-const KIND_FLAGS: &[(&str, &str)] = &[("body_too_large", "body_limit"), ("invalid_string", "invalid_utf8")];
+const KIND_FLAGS: &[(&str, &str)] = &[
+    ("body_too_large", "body_limit"),
+    ("invalid_string", "invalid_utf8"),
+];
 
 /// Whether the deviations file covers a disagreement: by the case the mutant came from (its
 /// id or flags), or by the behaviour itself (the refusal kind either side gave, read as the

@@ -520,7 +520,10 @@ fn boundary_cases(b: &mut Builder, alice: &Signer, id2: &MsgId, rng: &mut ChaCha
     tail.insert("text".into(), Value::String(JsString(vec![0x61, 0x62, 0xdbff])));
     let mut keyed = Object::new();
     keyed.insert("type".into(), s("post"));
-    keyed.insert(JsString(vec![0xdc00, 0x6b]), s("a key starting with a lone low surrogate"));
+    keyed.insert(
+        JsString(vec![0xdc00, 0x6b]),
+        s("a key starting with a lone low surrogate"),
+    );
     for (comment, content) in [
         ("a lone high surrogate ending a post", tail),
         ("a lone low surrogate in a content key", keyed),
