@@ -152,7 +152,7 @@ const NUMBERS: &[f64] = &[
 ];
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn pick<'a, T>(rng: &mut ChaCha20Rng, items: &'a [T]) -> &'a T {
@@ -469,8 +469,7 @@ fn save(
     n: usize,
     op: &str,
     args: Value,
-    reference: &Outcome,
-    adapter: &Outcome,
+    (reference, adapter): (&Outcome, &Outcome),
     origin: &Case,
 ) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
@@ -571,7 +570,7 @@ pub fn run(
                 let (small, r2, a2) = shrink(&op, &origin.input.args, args, (&r, &a), adapter, reference);
                 seen.insert(key);
                 let n = summary.findings.len() + 1;
-                let path = save(&cfg.out, &file.suite, n, &op, small, &r2, &a2, &origin)?;
+                let path = save(&cfg.out, &file.suite, n, &op, small, (&r2, &a2), &origin)?;
                 tracing::warn!(path = %path.display(), op, reference = %r2.label(), adapter = %a2.label(), "disagreement saved");
                 summary.findings.push(Finding {
                     path,

@@ -279,9 +279,7 @@ pub fn legacy_generic_json(args: &Value, r: Result<Value, OpError>) -> Result<Va
 
 /// Numbers written with Rust's float formatting instead of ECMAScript's Number::toString.
 pub fn legacy_rust_numbers(args: &Value, r: Result<Value, OpError>) -> Result<Value, OpError> {
-    if r.is_err() {
-        return r;
-    }
+    let Ok(_) = &r else { return r };
     let Ok(bytes) = reference::bytes_arg(args, "json") else {
         return r;
     };
