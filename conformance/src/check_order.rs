@@ -62,6 +62,11 @@ fn feed_validate(args: &Value) -> Result<Value, OpError> {
 /// reference's).
 pub fn dispatch(op: &str, args: &Value) -> Result<Value, OpError> {
     match op {
+        "capabilities" => {
+            let mut caps = reference::capabilities();
+            caps["name"] = json!("ssb-impl-reversed");
+            Ok(caps)
+        }
         "feed.validate" => feed_validate(args),
         _ => reference::dispatch(op, args),
     }

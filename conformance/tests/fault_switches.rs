@@ -86,6 +86,8 @@ fn the_fault_switch_works_through_the_adapter_process() {
     let rules = Rules::builtin();
     let (mut p, _) =
         Process::start(&format!("{exe} --fault LEG-SIGNATURE"), Duration::from_secs(20)).unwrap();
+    // Named apart from the reference, so that its report does not overwrite the reference's.
+    assert_eq!(p.name(), "ssb-impl-fault-LEG-SIGNATURE");
     let r = run_suite(&mut p, &file, &rules, &Deviations::default(), || {});
     let failed: Vec<&str> = r
         .cases

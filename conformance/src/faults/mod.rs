@@ -91,6 +91,12 @@ fn matches_skip(e: &OpError, kinds: &[&str], detail: &str) -> bool {
 
 /// Runs `op` on the reference with `fault` switched on.
 pub fn dispatch(fault: &Fault, op: &str, args: &Value) -> Result<Value, OpError> {
+    if op == "capabilities" {
+        // Its own name, so that its reports never overwrite the reference's.
+        let mut caps = reference::capabilities();
+        caps["name"] = json!(format!("ssb-impl-fault-{}", fault.rule));
+        return Ok(caps);
+    }
     if !fault.ops.contains(&op) {
         return reference::dispatch(op, args);
     }
