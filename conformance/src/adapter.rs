@@ -184,6 +184,71 @@ fn read_bounded_line(r: &mut impl BufRead) -> Result<Option<String>, String> {
         .map_err(|_| "adapter response is not UTF-8".to_string())
 }
 
+/// Parses an answer line. JSON allows a `\uXXXX` escape of a lone UTF-16 surrogate (what
+/// JavaScript's JSON.stringify writes for one), which serde_json's strings cannot hold: such
+/// escapes are read as U+FFFD, with a warning, rather than failing the whole answer.
+fn parse_answer(line: &str) -> Result<Value, serde_json::Error> {
+    match serde_json::from_str(line) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let (fixed, n) = replace_lone_surrogate_escapes(line);
+            if n == 0 {
+                return Err(e);
+            }
+            tracing::warn!(
+                replaced = n,
+                "adapter answer held lone-surrogate escapes, read as U+FFFD"
+            );
+            serde_json::from_str(&fixed)
+        }
+    }
+}
+
+/// `\uD800`–`\uDFFF` escapes that are not a high-low pair, replaced by `\uFFFD`; and how many.
+fn replace_lone_surrogate_escapes(s: &str) -> (String, usize) {
+    let b = s.as_bytes();
+    let unit_at = |i: usize| -> Option<u16> {
+        if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+            let hex = s.get(i + 2..i + 6)?;
+            u16::from_str_radix(hex, 16).ok()
+        } else {
+            None
+        }
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut n = 0;
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if let Some(u) = unit_at(i) {
+                let pair = (0xd800..0xdc00).contains(&u)
+                    && unit_at(i + 6).is_some_and(|l| (0xdc00..0xe000).contains(&l));
+                if pair {
+                    i += 12;
+                    continue;
+                }
+                if (0xd800..0xe000).contains(&u) {
+                    out.push_str(&s[last..i]);
+                    out.push_str("\\ufffd");
+                    n += 1;
+                    i += 6;
+                    last = i;
+                    continue;
+                }
+                i += 6;
+                continue;
+            }
+            // Any other escape: skip the escaped character, so an escaped backslash before `u` is not read as an escape.
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&s[last..]);
+    (out, n)
+}
+
 /// A name usable as a directory: letters, digits, `-`, `_`, `.`.
 pub fn sanitize(s: &str) -> String {
     let out: String = s
@@ -233,7 +298,7 @@ impl Adapter for Process {
             }
             Err(RecvTimeoutError::Disconnected) => return Err(self.transport("adapter output closed".into())),
         };
-        let v: Value = match serde_json::from_str(&reply) {
+        let v: Value = match parse_answer(&reply) {
             Ok(v) => v,
             Err(e) => return Err(self.transport(format!("answer is not JSON ({e}): {}", clip(&reply, 200)))),
         };
@@ -284,5 +349,18 @@ pub fn clip(s: &str, n: usize) -> String {
             s.chars().take(n).collect::<String>(),
             s.chars().count()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_answer;
+
+    #[test]
+    fn lone_surrogate_escapes_are_read_as_replacement_characters() {
+        let v = parse_answer(r#"{"id":1,"error":{"kind":"x","message":"a\ud800b \ud83d\ude00 \\ud800"}}"#)
+            .unwrap();
+        assert_eq!(v["error"]["message"], "a\u{fffd}b \u{1f600} \\ud800");
+        assert!(parse_answer("{").is_err());
     }
 }

@@ -3,8 +3,11 @@
 //! shs1-testsuite executables, and writes reports. The `ssb-harness` binary is its CLI.
 
 pub mod adapter;
+pub mod check_order;
 pub mod deviations;
 pub mod go_peer;
+pub mod difffuzz;
+pub mod faults;
 pub mod js_peer;
 pub mod live;
 pub mod matrix;

@@ -76,7 +76,19 @@ enum Command {
         /// Seconds the peer has to replicate the harness feed.
         #[arg(long, default_value_t = 20)]
         replicate_timeout_s: u64,
+        /// Run the built-in reference with this rule's fault switched on; `all`: run every
+        /// rule's suite with its fault and write reports/conformance/faults.{md,json}.
+        #[arg(long, conflicts_with = "adapter")]
+        fault: Option<String>,
+        /// Replay the cases of FILE (a vector file of one suite, such as a `fuzz` finding)
+        /// instead of the vector directory's suites.
+        #[arg(long)]
+        cases: Option<PathBuf>,
     },
+    /// Differential fuzzing: mutate the inputs of a suite's vectors, compare the adapter's
+    /// answers with the reference's, and save each disagreement, shrunk, as a case file that
+    /// `check --cases FILE` replays.
+    Fuzz(FuzzArgs),
     /// Vector files: generate them, or check the committed ones.
     Vectors {
         #[command(subcommand)]
@@ -193,21 +205,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replicate_timeout: Duration::from_secs(replicate_timeout_s),
         }),
         Command::Check {
+            fault: Some(rule),
+            vectors,
+            reports,
+            ..
+        } if rule == "all" => fault_table(vectors, reports),
+        Command::Check {
             adapter,
             suite,
             vectors,
             reports,
             deviations,
             timeout_ms,
+            fault,
+            cases,
             ..
         } => check(
-            adapter,
+            CheckTarget {
+                adapter,
+                fault,
+                cases,
+            },
             suite,
             vectors,
             reports,
             deviations,
             Duration::from_millis(timeout_ms),
         ),
+        Command::Fuzz(a) => fuzz(a),
         Command::Vectors {
             action: VectorsAction::Generate { seed, out },
         } => {
@@ -270,8 +295,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What `check` runs: an adapter command or the reference (with a fault switched on, or not),
+/// on the vector directory or on one case file.
+struct CheckTarget {
+    adapter: Option<String>,
+    fault: Option<String>,
+    cases: Option<PathBuf>,
+}
+
 fn check(
-    adapter_cmd: Option<String>,
+    target: CheckTarget,
     suites: Vec<String>,
     vectors: Option<PathBuf>,
     reports: Option<PathBuf>,
@@ -285,9 +318,18 @@ fn check(
         None => Deviations::default(),
     };
     let rules = Rules::builtin();
-    let (mut adapter, caps): (Box<dyn Adapter>, Value) = match &adapter_cmd {
-        None => (Box::new(Reference), ssb_vectors::reference::capabilities()),
-        Some(cmd) => {
+    let adapter_cmd = target.adapter;
+    let (mut adapter, caps): (Box<dyn Adapter>, Value) = match (&adapter_cmd, &target.fault) {
+        (None, Some(rule)) => {
+            let f = ssb_conformance::faults::fault(rule)
+                .ok_or_else(|| anyhow::anyhow!("--fault {rule}: no fault switch for that rule"))?;
+            (
+                Box::new(ssb_conformance::faults::Faulty(f)),
+                ssb_vectors::reference::capabilities(),
+            )
+        }
+        (None, None) => (Box::new(Reference), ssb_vectors::reference::capabilities()),
+        (Some(cmd), _) => {
             let (p, caps) =
                 Process::start(cmd, timeout).map_err(|e| anyhow::anyhow!("adapter {cmd:?}: {e:?}"))?;
             (Box::new(p), caps)
@@ -298,10 +340,15 @@ fn check(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
-    let wanted: Vec<String> = if suites.is_empty() {
-        generate::SUITES.iter().map(|(n, _)| n.to_string()).collect()
-    } else {
-        suites
+    // A case file replaces the vector directory: its one suite, its cases.
+    let case_file = match &target.cases {
+        Some(p) => Some(ssb_vectors::VectorFile::load(p)?),
+        None => None,
+    };
+    let wanted: Vec<String> = match (&case_file, suites.is_empty()) {
+        (Some(f), _) => vec![f.suite.clone()],
+        (None, true) => generate::SUITES.iter().map(|(n, _)| n.to_string()).collect(),
+        (None, false) => suites,
     };
     let mut results: Vec<SuiteResult> = Vec::new();
     for suite in &wanted {
@@ -314,7 +361,10 @@ fn check(
             });
             continue;
         }
-        let file = runner::load_suite(&vectors, suite)?;
+        let file = match &case_file {
+            Some(f) => f.clone(),
+            None => runner::load_suite(&vectors, suite)?,
+        };
         let bar = ProgressBar::new(file.cases.len() as u64).with_style(
             ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len}")
                 .expect("template")
@@ -345,7 +395,14 @@ fn check(
         suites: &results,
         rules: &rules,
     };
-    let dir = reports.join("conformance").join(adapter.name());
+    let mut dir = reports.join("conformance").join(adapter.name());
+    if let Some(p) = &target.cases {
+        // A replayed case file gets its own report, beside the adapter's full one.
+        let stem = p
+            .file_stem()
+            .map_or("cases".into(), |s| s.to_string_lossy().to_string());
+        dir = dir.join("cases").join(ssb_conformance::adapter::sanitize(&stem));
+    }
     let (json, md) = report.write(&dir)?;
     println!("report: {} and {}", md.display(), json.display());
     Ok(if report.failures() == 0 {
@@ -421,6 +478,120 @@ fn live_check(a: LiveArgs) -> anyhow::Result<ExitCode> {
     let (json, md) = report.write(&reports.join("conformance").join(&a.name))?;
     println!("report: {} and {}", md.display(), json.display());
     Ok(if report.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `check --fault all`: every rule's fault against its suite; writes the detection table.
+fn fault_table(vectors: Option<PathBuf>, reports: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let vectors = vectors.unwrap_or_else(|| workspace_root().join("vectors"));
+    let reports = reports.unwrap_or_else(|| workspace_root().join("reports"));
+    let detections = ssb_conformance::faults::detect(&vectors, &Rules::builtin())?;
+    let missed: Vec<&str> = detections
+        .iter()
+        .filter(|d| !d.caught)
+        .map(|d| d.rule.as_str())
+        .collect();
+    let (json, md) = ssb_conformance::faults::write_table(&reports.join("conformance"), &detections)?;
+    println!(
+        "faults: {} rules, {} caught as required, missed: {}",
+        detections.len(),
+        detections.len() - missed.len(),
+        if missed.is_empty() {
+            "none".to_string()
+        } else {
+            missed.join(", ")
+        }
+    );
+    println!("table: {} and {}", md.display(), json.display());
+    Ok(if missed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[derive(clap::Args)]
+struct FuzzArgs {
+    /// Adapter command of the implementation under test (see conformance/ADAPTER.md).
+    #[arg(long)]
+    adapter: String,
+    /// Comma-separated suites whose inputs are mutated; the time is shared between them.
+    #[arg(long, value_delimiter = ',', required = true)]
+    suite: Vec<String>,
+    /// How long to fuzz in all (60s, 2m, 500ms).
+    #[arg(long, default_value = "60s", value_parser = ssb_conformance::difffuzz::parse_duration)]
+    time: Duration,
+    /// Stop after this many mutants per suite, if the time is not up first.
+    #[arg(long, default_value_t = u64::MAX)]
+    max_mutants: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory of vector files.
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    /// TOML file of documented deviations: mutants of a case it covers are not findings.
+    #[arg(long)]
+    deviations: Option<PathBuf>,
+    /// Directory that receives fuzz/<adapter>/<suite>-fNNN.json.
+    #[arg(long)]
+    reports: Option<PathBuf>,
+    /// Count two refusals with different kinds as a disagreement too.
+    #[arg(long)]
+    strict_kinds: bool,
+    /// Time limit for one adapter request.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+}
+
+fn fuzz(a: FuzzArgs) -> anyhow::Result<ExitCode> {
+    use ssb_conformance::difffuzz;
+    let vectors = a.vectors.unwrap_or_else(|| workspace_root().join("vectors"));
+    let reports = a.reports.unwrap_or_else(|| workspace_root().join("reports"));
+    let deviations = match &a.deviations {
+        Some(p) => Deviations::load(p)?,
+        None => Deviations::default(),
+    };
+    let (mut adapter, _) = Process::start(&a.adapter, Duration::from_millis(a.timeout_ms))
+        .map_err(|e| anyhow::anyhow!("adapter {:?}: {e:?}", a.adapter))?;
+    let out = reports.join("fuzz").join(adapter.name());
+    let per_suite = a.time / a.suite.len().max(1) as u32;
+    let mut findings = 0;
+    for suite in &a.suite {
+        let file = runner::load_suite(&vectors, suite)?;
+        let cfg = difffuzz::Config {
+            suite: suite.clone(),
+            time: per_suite,
+            max_mutants: a.max_mutants,
+            seed: a.seed,
+            out: out.clone(),
+            strict_kinds: a.strict_kinds,
+        };
+        let s = difffuzz::run(&cfg, &file, &mut adapter, &mut Reference, &deviations)?;
+        println!(
+            "{suite}: {} mutants, {} agree, {} not comparable (the reference refused the arguments), \
+             {} documented deviations, {} refused with another kind, {} findings",
+            s.mutants,
+            s.agreements,
+            s.malformed,
+            s.documented,
+            s.kind_differences,
+            s.findings.len()
+        );
+        for f in &s.findings {
+            println!(
+                "  {}: {} -> adapter {}, reference {}",
+                f.path.display(),
+                f.op,
+                f.adapter,
+                f.reference
+            );
+        }
+        findings += s.findings.len();
+    }
+    Ok(if findings == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -723,5 +723,27 @@ pub fn generate(seed: u64) -> VectorFile {
         derive(&indexed, &key, vec!["read_key".into()]),
         Intent::Reject("unsupported_feed_format"),
     );
+    // Appended so the older ids stay: the SLP limit itself, on both sides.
+    b.add(
+        "a 65,535-byte label: the longest SLP holds",
+        &["derive_secret", "long_label"],
+        "box2.derive_secret",
+        derive(&place, &key, vec!["k".repeat(65_535)]),
+        Intent::Accept,
+    );
+    b.add(
+        "a 65,535-byte label then a 1-byte one: each element is limited, not the sum",
+        &["derive_secret", "long_label"],
+        "box2.derive_secret",
+        derive(&place, &key, vec!["k".repeat(65_535), "k".into()]),
+        Intent::Accept,
+    );
+    b.add(
+        "a 1-byte label then a 65,536-byte one",
+        &["derive_secret", "label_over_limit"],
+        "box2.derive_secret",
+        derive(&place, &key, vec!["k".into(), "k".repeat(65_536)]),
+        Intent::Reject("label_too_long"),
+    );
     b.finish()
 }

@@ -73,6 +73,10 @@ const NOTES: &[(&str, &str)] = &[
         "empty_body",
         "a validly boxed header announcing a 0-byte body that is not the goodbye",
     ),
+    (
+        "authentic_body",
+        "the oversized body is boxed correctly at its nonce and a goodbye follows: only the size is wrong",
+    ),
     ("wrong_key", "decrypting with another key"),
     ("wrong_nonce", "decrypting with the nonce off by one"),
 ];
@@ -395,6 +399,31 @@ pub fn generate(seed: u64) -> VectorFile {
         "boxstream.decrypt",
         next_nonce.decrypt_args(&wire),
         Intent::Reject("header_auth_failed"),
+    );
+
+    // Appended so the older ids stay: an oversized frame whose header and body both
+    // authenticate, then a goodbye, so that the size is the one fault.
+    let mut body = super::random_bytes(&mut rng, 4097);
+    let mut body_nonce = s.nonce;
+    crypto::increment_nonce_be(&mut body_nonce);
+    let mac = crypto::secretbox_seal_detached(&s.key, &body_nonce, &mut body);
+    let mut plain = [0u8; 18];
+    plain[..2].copy_from_slice(&4097u16.to_be_bytes());
+    plain[2..].copy_from_slice(&mac);
+    let mut bye_nonce = body_nonce;
+    crypto::increment_nonce_be(&mut bye_nonce);
+    let authentic = [
+        crypto::secretbox_seal(&s.key, &s.nonce, &plain),
+        body,
+        crypto::secretbox_seal(&s.key, &bye_nonce, &[0u8; 18]),
+    ]
+    .concat();
+    b.add(
+        "header announcing 4097 bytes over a body that authenticates, then a goodbye",
+        &["decrypt", "body_too_long", "authentic_body"],
+        "boxstream.decrypt",
+        s.decrypt_args(&authentic),
+        Intent::Reject("body_too_long"),
     );
     b.finish()
 }

@@ -512,6 +512,15 @@ pub fn generate(seed: u64) -> VectorFile {
         None,
         Intent::Reject("too_long"),
     );
+    add(
+        &mut b,
+        "message of 8194 bytes",
+        &["size_limit"],
+        &[at(8194)],
+        false,
+        None,
+        Intent::Reject("too_long"),
+    );
 
     // Bytes that are not canonical bencode, and wrong shapes.
     let canonical = m1.clone();

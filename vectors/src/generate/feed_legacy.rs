@@ -56,6 +56,7 @@ const NOTES: &[(&str, &str)] = &[
     ("surrogate_replaced", "a lone surrogate replaced by U+FFFD after signing (what ssb-db2 stores): the signature no longer verifies"),
     ("hmac", "an HMAC-signed network: the signed bytes are crypto_auth(encoding, caps.sign)"),
     ("hmac_key_invalid", "the HMAC key argument is not base64 of 32 bytes"),
+    ("signed_number", "signed content holding a number as written on the wire (integer, fraction, exponent, -0, beyond 2^53, beyond u64): the signature covers JSON.stringify of JSON.parse of it"),
 ];
 
 fn s(x: &str) -> Value {
@@ -172,6 +173,11 @@ fn sign_raw(a: Scalar, public: [u8; 32], msg: &[u8], rng: &mut ChaCha20Rng) -> O
     sig[..32].copy_from_slice(&big_r);
     sig[32..].copy_from_slice(sig_s.as_bytes());
     Some(sig)
+}
+
+/// The keys of the author of the generated feed (for tests that re-sign a repaired case).
+pub fn author(seed: u64) -> Keypair {
+    Keypair::generate(&mut ChaCha20Rng::seed_from_u64(seed ^ 0x4645_4544))
 }
 
 pub fn generate(seed: u64) -> VectorFile {
@@ -344,23 +350,27 @@ pub fn generate(seed: u64) -> VectorFile {
     order_and_field_cases(&mut b, &alice, &m1, &id1, &validate);
 
     // Previous and sequence.
+    // One fault per case: previous is right wherever sequence is wrong, and the other way
+    // round, so the order of the two checks never decides a case.
     let m3 = alice.message(Some(id2), 3.0, post("third"), None);
+    let skips = alice.message(Some(id1), 3.0, post("skips sequence 2"), None);
     validate(
         &mut b,
         "sequence skips one",
         &["wrong_sequence"],
         state(&id1, 1.0),
         null.clone(),
-        &text(&Value::Object(m3.clone())),
+        &text(&Value::Object(skips)),
         Intent::Reject("sequence_mismatch"),
     );
+    let repeats = alice.message(Some(id2), 2.0, post("repeats sequence 2"), None);
     validate(
         &mut b,
         "sequence repeats the state's",
         &["wrong_sequence"],
         state(&id2, 2.0),
         null.clone(),
-        &text(&Value::Object(m2.clone())),
+        &text(&Value::Object(repeats)),
         Intent::Reject("sequence_mismatch"),
     );
     let other_prev = alice.message(Some(id1), 3.0, post("previous points one back"), None);
@@ -389,23 +399,26 @@ pub fn generate(seed: u64) -> VectorFile {
         &text(&Value::Object(fork3)),
         Intent::Reject("previous_mismatch"),
     );
-    let forged_prev = with(&m3, "previous", s(&id1.to_string()));
+    // The rewritten previous names the state's last message, so only the signature is wrong.
+    let fork2_id = message_id(&fork2);
+    let forged_prev = with(&m3, "previous", s(&fork2_id.to_string()));
     validate(
         &mut b,
-        "previous changed after signing",
-        &["wrong_previous", "bad_signature"],
-        state(&id2, 2.0),
+        "previous rewritten after signing to the state's last id",
+        &["bad_signature"],
+        state(&fork2_id, 2.0),
         null.clone(),
         &text(&Value::Object(forged_prev)),
-        Intent::Reject("previous_mismatch"),
+        Intent::Reject("invalid_signature"),
     );
+    let first_with_previous = alice.message(Some(id1), 1.0, post("sequence 1 with a previous"), None);
     validate(
         &mut b,
-        "a first message that has a previous",
+        "a first message (sequence 1) that has a previous",
         &["first_message", "wrong_previous"],
         null.clone(),
         null.clone(),
-        &text(&Value::Object(m2.clone())),
+        &text(&Value::Object(first_with_previous)),
         Intent::Reject("first_previous_not_null"),
     );
     let seq2_first = alice.message(None, 2.0, post("starts at two"), None);
@@ -421,7 +434,131 @@ pub fn generate(seed: u64) -> VectorFile {
 
     signature_cases(&mut b, &alice, &mut rng, &validate);
     hmac_cases(&mut b, &alice, &mut rng, &validate);
+    // Appended after the older cases so that their ids stay as they were.
+    boundary_cases(&mut b, &alice, &id2, &mut rng, &validate);
     b.finish()
+}
+
+/// Boundaries added for single-fault coverage: each character class at each size limit, each
+/// number class in a signed message, and a previous from another feed.
+fn boundary_cases(b: &mut Builder, alice: &Signer, id2: &MsgId, rng: &mut ChaCha20Rng, validate: &Validate) {
+    let null = || serde_json::Value::Null;
+    // 3-byte (BMP) and astral characters at 8191, 8192 and 8193 UTF-16 units; an astral
+    // character is two units, so an odd target takes one ASCII character more.
+    for (fill, per_char, name) in [("中", 1usize, "3-byte"), ("😀", 2, "astral")] {
+        let units_for = |count: usize, pad: usize| {
+            let t = format!("{}{}", fill.repeat(count), "a".repeat(pad));
+            let m = alice.message(None, 1.0, post(&t), None);
+            (to_signing_units(&Value::Object(m.clone())).len(), m)
+        };
+        let base = units_for(0, 0).0;
+        for target in [8191usize, 8192, 8193] {
+            let count = (target - base) / per_char;
+            let pad = (target - base) % per_char;
+            let (units, m) = units_for(count, pad);
+            assert_eq!(units, target, "{name} fill reaches the target");
+            let intent = if target <= 8192 {
+                Intent::Accept
+            } else {
+                Intent::Reject("too_long")
+            };
+            validate(
+                b,
+                &format!("message of {target} UTF-16 units ({name} fill)"),
+                &["size_limit", "size_utf16"],
+                null(),
+                null(),
+                &text(&Value::Object(m)),
+                intent,
+            );
+        }
+    }
+    // Each number class in signed content: the text on the wire, the value it signs as.
+    for (wire, value, class) in [
+        ("42", 42.0, "an integer"),
+        ("1.50", 1.5, "a fraction with a trailing zero"),
+        ("1e3", 1000.0, "an exponent"),
+        ("-1.5e-7", -1.5e-7, "a small negative exponent"),
+        ("-0", -0.0, "negative zero (signed as 0)"),
+        ("1e21", 1e21, "1e21 (signed as 1e+21)"),
+        (
+            "9007199254740993",
+            9007199254740992.0,
+            "2^53 + 1 (signed as 2^53)",
+        ),
+        (
+            "123456789012345680000",
+            123456789012345680000.0,
+            "an integer above u64",
+        ),
+        (
+            "-123456789012345680000",
+            -123456789012345680000.0,
+            "a negative integer below i64",
+        ),
+    ] {
+        let content = obj(vec![("type", s("post")), ("n", n(value))]);
+        let m = alice.message(None, 1.0, content, None);
+        let signed_as = String::from_utf16(&to_compact_units(&n(value))).expect("a number is ASCII");
+        let compact = String::from_utf8(text(&Value::Object(m))).expect("UTF-8");
+        let needle = format!("\"n\":{signed_as}");
+        assert!(compact.contains(&needle), "the number is in the text");
+        let wired = compact.replacen(&needle, &format!("\"n\":{wire}"), 1);
+        validate(
+            b,
+            &format!("content holding {class}, written {wire}"),
+            &["valid", "first_message", "signed_number"],
+            null(),
+            null(),
+            wired.as_bytes(),
+            Intent::Accept,
+        );
+    }
+    // Lone surrogates elsewhere than in the middle of a text: at its end, and in a key.
+    let mut tail = Object::new();
+    tail.insert("type".into(), s("post"));
+    tail.insert("text".into(), Value::String(JsString(vec![0x61, 0x62, 0xdbff])));
+    let mut keyed = Object::new();
+    keyed.insert("type".into(), s("post"));
+    keyed.insert(
+        JsString(vec![0xdc00, 0x6b]),
+        s("a key starting with a lone low surrogate"),
+    );
+    for (comment, content) in [
+        ("a lone high surrogate ending a post", tail),
+        ("a lone low surrogate in a content key", keyed),
+    ] {
+        let m = alice.message(None, 1.0, Value::Object(content), None);
+        validate(
+            b,
+            comment,
+            &["valid", "first_message", "lone_surrogate"],
+            null(),
+            null(),
+            &text(&Value::Object(m)),
+            Intent::Accept,
+        );
+    }
+    // previous names a message of another feed (not a fork: nothing of this feed is at 2).
+    let bob = Signer {
+        keys: Keypair::generate(rng),
+    };
+    let bob1 = bob.message(None, 1.0, post("bob's first"), None);
+    let wrong = alice.message(
+        Some(message_id(&bob1)),
+        3.0,
+        post("previous from another feed"),
+        None,
+    );
+    validate(
+        b,
+        "previous names another feed's message",
+        &["wrong_previous"],
+        state(id2, 2.0),
+        null(),
+        &text(&Value::Object(wrong)),
+        Intent::Reject("previous_mismatch"),
+    );
 }
 
 type Validate<'a> =

@@ -42,6 +42,10 @@ const NOTES: &[(&str, &str)] = &[
         "seq_and_sequence",
         "both seq and sequence given: sequence wins, as in ssb-db and ssb-db2",
     ),
+    (
+        "big_number",
+        "signed content holding integers beyond u64 and i64 (123456789012345680000, 2^64): the value must travel as the number JSON.parse reads",
+    ),
     ("limit_zero", "limit 0: nothing, and the stream ends"),
     ("limit_one", "limit 1: the first message only"),
     ("limit_negative", "limit -1: no limit"),
@@ -542,4 +546,40 @@ fn cases(b: &mut Builder, rng: &mut ChaCha20Rng) {
             refused("invalid_flag"),
         );
     }
+
+    // A feed whose signed content holds numbers a u64 or an i64 cannot: read through a JSON
+    // library's integer types they would not verify.
+    rng.fill_bytes(&mut seed_bytes);
+    let big = Keypair::from_seed(seed_bytes);
+    let mut previous = None;
+    let mut big_msgs = Vec::new();
+    for (seq, x) in [(1u32, 123456789012345680000.0), (2, -123456789012345680000.0)] {
+        let mut content = Object::new();
+        content.insert("type".into(), L::string("post"));
+        content.insert("n".into(), L::Number(x));
+        content.insert("m".into(), L::Number(18446744073709551616.0));
+        let (msg, id) = sign_message(
+            &big,
+            previous,
+            seq,
+            1_700_000_500_000.0 + f64::from(seq),
+            L::Object(content),
+            None,
+        );
+        previous = Some(id);
+        big_msgs.push((id, to_json(&msg)));
+    }
+    let big_ctx = Ctx {
+        stored: big_msgs.iter().map(|(_, v)| v.clone()).collect(),
+        live: vec![],
+        ids: big_msgs.iter().map(|(id, _)| *id).collect(),
+    };
+    big_ctx.add(
+        b,
+        "a feed whose messages hold integers above u64 and below i64",
+        &["keys_default", "big_number"],
+        json!([{"id": big.id().to_string()}]),
+        false,
+        want([1, 2], true, true),
+    );
 }

@@ -16,6 +16,8 @@ mod muxrpc;
 mod muxrpc_endpoint;
 mod shs;
 
+pub use feed_legacy::author as feed_legacy_author;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
