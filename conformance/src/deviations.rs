@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::runner::{CaseResult, Status, SuiteResult};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
@@ -43,6 +45,54 @@ impl Deviations {
             );
         }
         Ok(d)
+    }
+
+    /// Entries that covered no failing case of `results`, each as a warning line: the
+    /// implementation was fixed (the entry is stale) or the entry names a case or flag that does
+    /// not exist. Entries about suites that did not run are not judged.
+    pub fn unused(&self, results: &[SuiteResult]) -> Vec<String> {
+        let ran: Vec<&str> = results
+            .iter()
+            .filter(|r| r.skipped.is_none())
+            .map(|r| r.suite.as_str())
+            .collect();
+        let deviating: Vec<(&str, &CaseResult)> = results
+            .iter()
+            .flat_map(|r| r.cases.iter().map(move |c| (r.suite.as_str(), c)))
+            .filter(|(_, c)| c.status == Status::Deviation)
+            .collect();
+        let mut out = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let about_ran = match &e.suite {
+                Some(s) => ran.contains(&s.as_str()),
+                None => {
+                    e.cases
+                        .iter()
+                        .any(|c| ran.contains(&c.split('/').next().unwrap_or("")))
+                        || (e.flag.is_some() && !ran.is_empty())
+                }
+            };
+            if !about_ran {
+                continue;
+            }
+            let used = deviating.iter().any(|(suite, c)| {
+                let in_suite = e.suite.as_deref().is_none_or(|s| s == *suite);
+                e.cases.iter().any(|id| *id == c.id)
+                    || (in_suite && e.flag.as_ref().is_some_and(|f| c.flags.contains(f)))
+            });
+            if !used {
+                let what = match &e.flag {
+                    Some(f) => format!("flag {f}"),
+                    None => format!("cases {}", e.cases.join(", ")),
+                };
+                out.push(format!(
+                    "deviation entry {} ({what}: {:?}) matched no failing case: stale, or a typo",
+                    i + 1,
+                    e.reason
+                ));
+            }
+        }
+        out
     }
 
     /// The documented reason for a failing case of `suite`, if any entry covers it.
