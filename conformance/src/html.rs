@@ -15,14 +15,26 @@ use crate::runner::{CaseResult, Status, SuiteResult};
 /// Where the sources named in `rules.toml`'s `spec` fields live, as data: a `spec` part that
 /// starts with the name links to the address. Checked in order; the first match wins.
 pub const SPEC_SOURCES: &[(&str, &str)] = &[
-    ("protocol guide", "https://ssbc.github.io/scuttlebutt-protocol-guide/"),
-    ("scuttlebutt-protocol-guide", "https://ssbc.github.io/scuttlebutt-protocol-guide/"),
-    ("epidemic-broadcast-trees", "https://github.com/dominictarr/epidemic-broadcast-trees"),
+    (
+        "protocol guide",
+        "https://ssbc.github.io/scuttlebutt-protocol-guide/",
+    ),
+    (
+        "scuttlebutt-protocol-guide",
+        "https://ssbc.github.io/scuttlebutt-protocol-guide/",
+    ),
+    (
+        "epidemic-broadcast-trees",
+        "https://github.com/dominictarr/epidemic-broadcast-trees",
+    ),
     ("envelope-spec", "https://github.com/ssbc/envelope-spec"),
     ("bendy-butt-spec", "https://github.com/ssbc/bendy-butt-spec"),
     ("private-box", "https://github.com/auditdrivencrypto/private-box"),
     ("private-group-spec", "https://github.com/ssbc/private-group-spec"),
-    ("ssb-meta-feeds-spec", "https://github.com/ssbc/ssb-meta-feeds-spec"),
+    (
+        "ssb-meta-feeds-spec",
+        "https://github.com/ssbc/ssb-meta-feeds-spec",
+    ),
     ("ssb-validate", "https://github.com/ssbc/ssb-validate"),
     ("ssb-keys", "https://github.com/ssbc/ssb-keys"),
     ("ssb-ebt", "https://github.com/ssbc/ssb-ebt"),
@@ -51,15 +63,12 @@ pub fn spec_html(spec: &str) -> String {
     spec.split(';')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|part| {
-            match SPEC_SOURCES
-                .iter()
-                .find(|(name, _)| part.starts_with(name))
-            {
+        .map(
+            |part| match SPEC_SOURCES.iter().find(|(name, _)| part.starts_with(name)) {
                 Some((_, url)) => format!("<a href=\"{url}\">{}</a>", escape(part)),
                 None => escape(part),
-            }
-        })
+            },
+        )
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -121,7 +130,11 @@ fn summary_table(h: &mut String, report: &Report<'_>) {
         }
         let [p, f, d, u] = suite_counts(s);
         let total = s.cases.len();
-        let pct = if total == 0 { 0.0 } else { 100.0 * p as f64 / total as f64 };
+        let pct = if total == 0 {
+            0.0
+        } else {
+            100.0 * p as f64 / total as f64
+        };
         let class = if f > 0 { "fail" } else { "pass" };
         let _ = writeln!(
             h,
@@ -196,9 +209,21 @@ fn case_block(h: &mut String, c: &CaseResult) {
         let _ = writeln!(h, "<dt>why</dt><dd><pre>{}</pre></dd>", escape(&c.reason));
     }
     let request = serde_json::json!({"op": c.op, "args": c.input});
-    let _ = writeln!(h, "<dt>request</dt><dd><pre>{}</pre></dd>", escape(&show(&request)));
-    let _ = writeln!(h, "<dt>expected</dt><dd><pre>{}</pre></dd>", escape(&show(&c.expected)));
-    let _ = writeln!(h, "<dt>response</dt><dd><pre>{}</pre></dd>", escape(&show(&c.actual)));
+    let _ = writeln!(
+        h,
+        "<dt>request</dt><dd><pre>{}</pre></dd>",
+        escape(&show(&request))
+    );
+    let _ = writeln!(
+        h,
+        "<dt>expected</dt><dd><pre>{}</pre></dd>",
+        escape(&show(&c.expected))
+    );
+    let _ = writeln!(
+        h,
+        "<dt>response</dt><dd><pre>{}</pre></dd>",
+        escape(&show(&c.actual))
+    );
     h.push_str("</dl></div></details>\n");
 }
 
@@ -272,6 +297,10 @@ mod tests {
             .iter()
             .filter(|r| spec_html(&r.spec).contains("<a href="))
             .count();
-        assert!(linked * 10 >= rules.rules.len() * 8, "{linked} of {} specs linked", rules.rules.len());
+        assert!(
+            linked * 10 >= rules.rules.len() * 8,
+            "{linked} of {} specs linked",
+            rules.rules.len()
+        );
     }
 }

@@ -201,6 +201,9 @@ mod tests {
         assert_eq!(*printed.lock().unwrap(), 2 + 3);
         let r = d.repeats();
         assert_eq!(r.len(), 1);
-        assert!(r[0].contains("author=\"@a\"") && r[0].contains("repeated 49 more times"), "{r:?}");
+        assert!(
+            r[0].contains("author=\"@a\"") && r[0].contains("repeated 49 more times"),
+            "{r:?}"
+        );
     }
 }

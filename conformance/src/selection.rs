@@ -140,9 +140,14 @@ impl Requirements {
     /// One line per requirement that `results` do not meet.
     pub fn unmet(&self, results: &[SuiteResult]) -> Vec<String> {
         let mut out = Vec::new();
-        let ran: usize = results.iter().map(|r| r.cases.len() - r.count(Status::Unsupported)).sum();
+        let ran: usize = results
+            .iter()
+            .map(|r| r.cases.len() - r.count(Status::Unsupported))
+            .sum();
         if ran == 0 {
-            out.push("no case ran: every selected suite was skipped or unsupported, so nothing was tested".into());
+            out.push(
+                "no case ran: every selected suite was skipped or unsupported, so nothing was tested".into(),
+            );
         }
         for r in results {
             if !(self.strict || self.require.contains(&r.suite)) {
@@ -186,12 +191,19 @@ mod tests {
 
     #[test]
     fn unknown_suite_lists_the_valid_ones() {
-        let e = suites_to_run(&s(&["boxstrem"]), &[], &[]).unwrap_err().to_string();
+        let e = suites_to_run(&s(&["boxstrem"]), &[], &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown suite boxstrem"), "{e}");
-        assert!(e.contains("boxstream") && e.contains("shs") && e.contains("groups"), "{e}");
+        assert!(
+            e.contains("boxstream") && e.contains("shs") && e.contains("groups"),
+            "{e}"
+        );
         let e = suites_to_run(&[], &[], &s(&["nope"])).unwrap_err().to_string();
         assert!(e.starts_with("--require"), "{e}");
-        let e = suites_to_run(&[], &s(&["boxstrem/0001"]), &[]).unwrap_err().to_string();
+        let e = suites_to_run(&[], &s(&["boxstrem/0001"]), &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--case"), "{e}");
     }
 
@@ -214,8 +226,13 @@ mod tests {
         assert_eq!(f.cases.len(), 1);
         assert_eq!(f.cases[0].id, "boxstream/0003");
         let mut f = VectorSource::Embedded.load("boxstream").unwrap();
-        let e = select_cases(&mut f, &s(&["boxstream/9999"])).unwrap_err().to_string();
-        assert!(e.contains("boxstream/9999") && e.contains("boxstream/0001"), "{e}");
+        let e = select_cases(&mut f, &s(&["boxstream/9999"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("boxstream/9999") && e.contains("boxstream/0001"),
+            "{e}"
+        );
     }
 
     fn result(suite: &str, statuses: &[Status], skipped: bool) -> SuiteResult {
@@ -254,7 +271,10 @@ mod tests {
             require: s(&["shs"]),
             strict: false,
         };
-        let ok = [result("shs", &[Pass, Pass], false), result("box1", &[Pass, Unsupported], false)];
+        let ok = [
+            result("shs", &[Pass, Pass], false),
+            result("box1", &[Pass, Unsupported], false),
+        ];
         assert_eq!(none.status(&ok), ExitStatus::Pass);
         assert_eq!(req_shs.status(&ok), ExitStatus::Pass);
         assert_eq!(strict.status(&ok), ExitStatus::Unmet);
