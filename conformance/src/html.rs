@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::report::{shorten, Report};
+use crate::report::Report;
 use crate::runner::{CaseResult, Status, SuiteResult};
 
 /// Where the sources named in `rules.toml`'s `spec` fields live, as data: a `spec` part that
@@ -58,6 +58,11 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// `s` escaped for HTML text (not attributes): quotes stay as they are, which keeps JSON short.
+pub fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// A rule's `spec` as HTML: each `;`-separated source linked when [`SPEC_SOURCES`] knows it.
 pub fn spec_html(spec: &str) -> String {
     spec.split(';')
@@ -100,6 +105,33 @@ fn status_word(s: Status) -> &'static str {
         Status::Fail => "fail",
         Status::Deviation => "deviation",
         Status::Unsupported => "unsupported",
+    }
+}
+
+/// Strings of passing cases longer than this are cut (the page stays small; the vector file
+/// has every value).
+const BRIEF: usize = 40;
+
+/// Arrays of passing cases longer than this are cut likewise.
+const BRIEF_ITEMS: usize = 4;
+
+/// `v` with every string longer than [`BRIEF`] cut to its start and its length, and every array
+/// longer than [`BRIEF_ITEMS`] to its first entries and its length.
+fn brief(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.chars().count() > BRIEF => Value::String(format!(
+            "{}…({} chars)",
+            s.chars().take(BRIEF).collect::<String>(),
+            s.chars().count()
+        )),
+        Value::Array(a) if a.len() > BRIEF_ITEMS => {
+            let mut out: Vec<Value> = a[..BRIEF_ITEMS].iter().map(brief).collect();
+            out.push(Value::String(format!("…({} entries)", a.len())));
+            Value::Array(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(brief).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), brief(x))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -190,7 +222,13 @@ fn rules_matrix(h: &mut String, report: &Report<'_>, s: &SuiteResult) {
 
 fn case_block(h: &mut String, c: &CaseResult) {
     let full = c.status != Status::Pass;
-    let show = |v: &Value| if full { pretty(v) } else { pretty(&shorten(v)) };
+    let show = |v: &Value| {
+        if full {
+            pretty(v)
+        } else {
+            serde_json::to_string(&brief(v)).expect("JSON")
+        }
+    };
     let word = status_word(c.status);
     let _ = writeln!(
         h,
@@ -206,23 +244,23 @@ fn case_block(h: &mut String, c: &CaseResult) {
         escape(&c.flags.join(", "))
     );
     if !c.reason.is_empty() {
-        let _ = writeln!(h, "<dt>why</dt><dd><pre>{}</pre></dd>", escape(&c.reason));
+        let _ = writeln!(h, "<dt>why</dt><dd><pre>{}</pre></dd>", escape_text(&c.reason));
     }
     let request = serde_json::json!({"op": c.op, "args": c.input});
     let _ = writeln!(
         h,
         "<dt>request</dt><dd><pre>{}</pre></dd>",
-        escape(&show(&request))
+        escape_text(&show(&request))
     );
     let _ = writeln!(
         h,
         "<dt>expected</dt><dd><pre>{}</pre></dd>",
-        escape(&show(&c.expected))
+        escape_text(&show(&c.expected))
     );
     let _ = writeln!(
         h,
         "<dt>response</dt><dd><pre>{}</pre></dd>",
-        escape(&show(&c.actual))
+        escape_text(&show(&c.actual))
     );
     h.push_str("</dl></div></details>\n");
 }
@@ -249,8 +287,9 @@ pub fn render(report: &Report<'_>) -> String {
     let skipped = report.suites.iter().filter(|s| s.skipped.is_some()).count();
     let _ = writeln!(
         h,
-        "<p class=\"totals\"><span class=\"pass\">{} pass</span><span class=\"fail\">{} fail</span><span class=\"deviation\">{} documented deviations</span><span class=\"unsupported\">{} unsupported</span><span class=\"skipped\">{skipped} suites skipped</span></p>",
+        "<p class=\"totals\"><span class=\"pass\">{} pass</span><span class=\"{}\">{} fail</span><span class=\"deviation\">{} documented deviations</span><span class=\"unsupported\">{} unsupported</span><span class=\"skipped\">{skipped} suites skipped</span></p>",
         n(Status::Pass),
+        if n(Status::Fail) > 0 { "fail" } else { "pass" },
         n(Status::Fail),
         n(Status::Deviation),
         n(Status::Unsupported)
