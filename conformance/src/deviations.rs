@@ -77,8 +77,7 @@ impl Deviations {
             }
             let used = deviating.iter().any(|(suite, c)| {
                 let in_suite = e.suite.as_deref().is_none_or(|s| s == *suite);
-                e.cases.iter().any(|id| *id == c.id)
-                    || (in_suite && e.flag.as_ref().is_some_and(|f| c.flags.contains(f)))
+                e.cases.contains(&c.id) || (in_suite && e.flag.as_ref().is_some_and(|f| c.flags.contains(f)))
             });
             if !used {
                 let what = match &e.flag {
@@ -105,5 +104,67 @@ impl Deviations {
                     || (in_suite && e.flag.as_ref().is_some_and(|f| flags.contains(f)))
             })
             .map(|e| e.reason.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::CaseResult;
+
+    fn result(suite: &str, cases: &[(&str, &[&str], Status)]) -> SuiteResult {
+        SuiteResult {
+            suite: suite.into(),
+            skipped: None,
+            counts: Default::default(),
+            cases: cases
+                .iter()
+                .map(|(id, flags, status)| CaseResult {
+                    id: id.to_string(),
+                    comment: String::new(),
+                    flags: flags.iter().map(|f| f.to_string()).collect(),
+                    rule: "R".into(),
+                    status: *status,
+                    op: "x".into(),
+                    input: serde_json::Value::Null,
+                    expected: serde_json::Value::Null,
+                    actual: serde_json::Value::Null,
+                    reason: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn entries_that_cover_no_failure_are_reported() {
+        let d: Deviations = toml::from_str(
+            r#"
+            [[deviation]]
+            suite = "boxstream"
+            flag = "goodbye"
+            reason = "used"
+            [[deviation]]
+            cases = ["boxstream/0009"]
+            reason = "fixed since"
+            [[deviation]]
+            suite = "muxrpc"
+            flag = "empty_body"
+            reason = "suite did not run"
+            "#,
+        )
+        .unwrap();
+        let results = [result(
+            "boxstream",
+            &[
+                ("boxstream/0001", &["goodbye"], Status::Deviation),
+                ("boxstream/0009", &[], Status::Pass),
+            ],
+        )];
+        let unused = d.unused(&results);
+        assert_eq!(unused.len(), 1, "{unused:?}");
+        assert!(
+            unused[0].starts_with("deviation entry 2 (cases boxstream/0009"),
+            "{unused:?}"
+        );
     }
 }

@@ -140,7 +140,11 @@ pub fn init() -> Guard {
     let _ = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::from_default_env())
         .with(dedup.clone())
-        .with(tracing_subscriber::fmt::layer().with_writer(|| LogWriter))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(|| LogWriter),
+        )
         .try_init();
     Guard(dedup)
 }
