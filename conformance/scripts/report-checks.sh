@@ -7,7 +7,8 @@
 #   (pinned version and sha256), which ships it for its own JUnit tests;
 # - report.html of the reference opened in headless Chromium (Debian package): the page must
 #   render its title and summary, and a screenshot is saved as
-#   reports/conformance/reference/report.png.
+#   reports/conformance/reference/report.png; the report of run 2 (one failing case) is
+#   screenshot too, as reports/conformance/report-with-a-failure.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -65,4 +66,8 @@ grep -q '<h1>Conformance report: reference</h1>' <<<"$dom"
 grep -q 'id="suite-boxstream"' <<<"$dom"
 timeout 120 "${chrome[@]}" --window-size=1280,1400 --screenshot="$png" "file://$html" >/dev/null 2>&1
 [[ -s $png ]]
+failing=$work/r2/conformance/reference/report.html
+grep -q 'class="badge fail"' "$failing"
+timeout 120 "${chrome[@]}" --window-size=1280,1400 \
+  --screenshot="$root/reports/conformance/report-with-a-failure.png" "file://$failing" >/dev/null 2>&1
 echo "html: report.html rendered by $(chromium --version 2>/dev/null | head -n 1); screenshot $(basename "$png") ($(stat -c %s "$png") bytes)"
