@@ -107,8 +107,8 @@ impl Report<'_> {
             );
         }
 
-        md.push_str("\n## Rules\n\n| rule | statement | cases | pass | fail | deviation | unsupported |\n");
-        md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Rules\n\n| rule | statement | spec | cases | pass | fail | deviation | unsupported |\n");
+        md.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
         for rule in &self.rules.rules {
             let cases: Vec<&CaseResult> = self
                 .suites
@@ -122,9 +122,10 @@ impl Report<'_> {
             let n = |st: Status| cases.iter().filter(|c| c.status == st).count();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 rule.id,
                 rule.statement.replace('|', "\\|"),
+                rule.spec.replace('|', "\\|"),
                 cases.len(),
                 n(Status::Pass),
                 n(Status::Fail),
