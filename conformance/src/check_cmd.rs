@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
-use ssb_conformance::adapter::{Adapter, Process, Reference};
+use ssb_conformance::adapter::{Adapter, CallError, Process, Reference};
 use ssb_conformance::deviations::Deviations;
 use ssb_conformance::report::Report;
 use ssb_conformance::rules::Rules;
@@ -86,8 +86,12 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (mut adapter, caps): (Box<dyn Adapter>, Value) = match &a.adapter {
         None => (Box::new(Reference), ssb_vectors::reference::capabilities()),
         Some(cmd) => {
-            let (p, caps) =
-                Process::start(cmd, a.timeout).map_err(|e| anyhow::anyhow!("adapter {cmd:?}: {e:?}"))?;
+            let (p, caps) = Process::start(cmd, a.timeout).map_err(|e| match e {
+                CallError::Transport(m) => anyhow::anyhow!("adapter {cmd:?} did not start: {m}"),
+                CallError::Op { kind, message } => {
+                    anyhow::anyhow!("adapter {cmd:?} answered capabilities with error {kind}: {message}")
+                }
+            })?;
             (Box::new(p), caps)
         }
     };

@@ -107,7 +107,9 @@ impl Report<'_> {
             );
         }
 
-        md.push_str("\n## Rules\n\n| rule | statement | spec | cases | pass | fail | deviation | unsupported |\n");
+        md.push_str(
+            "\n## Rules\n\n| rule | statement | spec | cases | pass | fail | deviation | unsupported |\n",
+        );
         md.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
         for rule in &self.rules.rules {
             let cases: Vec<&CaseResult> = self

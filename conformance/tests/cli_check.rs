@@ -77,6 +77,10 @@ fn unknown_suite_is_an_error_listing_the_valid_ones() {
     assert!(t.contains("boxstream") && t.contains("feed-legacy"), "{t}");
     let o = check(tmp.path(), &["--require", "boxstrem"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+    // An adapter that cannot start is a setup error too, said in one line.
+    let o = check(tmp.path(), &["--adapter", "/nonexistent/adapter --flag"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("did not start: cannot start"), "{}", text(&o));
 }
 
 #[test]
