@@ -3,6 +3,7 @@
 //! line that is not JSON or an answer to the wrong request becomes a [`CallError`], never a panic
 //! or a hang of the harness; the process is restarted for the next request.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -14,6 +15,12 @@ use ssb_vectors::reference;
 
 /// Longest response line accepted from an adapter.
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// Lines of an adapter's standard error kept for the report when it fails.
+pub const STDERR_TAIL_LINES: usize = 20;
+
+/// Longest standard error line kept; the rest of the line is dropped.
+const MAX_STDERR_LINE: usize = 4096;
 
 /// Why a call did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +69,8 @@ struct Running {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<Result<String, String>>,
+    /// Receives once the stderr reader has seen the end of the stream.
+    stderr_done: Receiver<()>,
 }
 
 /// A child process speaking the adapter protocol.
@@ -70,7 +79,7 @@ pub struct Process {
     timeout: Duration,
     running: Option<Running>,
     next_id: u64,
-    stderr_tail: Arc<Mutex<Vec<String>>>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
     name: String,
 }
 
@@ -86,7 +95,7 @@ impl Process {
             timeout,
             running: None,
             next_id: 0,
-            stderr_tail: Arc::new(Mutex::new(Vec::new())),
+            stderr_tail: Arc::new(Mutex::new(VecDeque::new())),
             name: String::new(),
         };
         let caps = p.call("capabilities", &json!({}))?;
@@ -125,25 +134,29 @@ impl Process {
                 }
             }
         });
+        // A fresh process: the tail from the one before it would blame this one.
+        self.stderr_tail.lock().expect("stderr tail lock").clear();
         let tail = Arc::clone(&self.stderr_tail);
+        let (done_tx, stderr_done) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut r = BufReader::new(stderr);
+            // Bounded lines: an adapter printing megabytes without a newline costs 4 KiB a line.
+            while let Ok(Some(line)) = read_stderr_line(&mut r) {
                 let mut t = tail.lock().expect("stderr tail lock");
-                t.push(line);
-                if t.len() > 20 {
-                    t.remove(0);
+                t.push_back(line);
+                if t.len() > STDERR_TAIL_LINES {
+                    t.pop_front();
                 }
             }
+            let _ = done_tx.send(());
         });
-        self.running = Some(Running { child, stdin, lines });
+        self.running = Some(Running {
+            child,
+            stdin,
+            lines,
+            stderr_done,
+        });
         Ok(())
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut r) = self.running.take() {
-            let _ = r.child.kill();
-            let _ = r.child.wait();
-        }
     }
 
     fn stderr_tail(&self) -> String {
@@ -151,14 +164,24 @@ impl Process {
         if t.is_empty() {
             String::new()
         } else {
-            format!("; adapter stderr: {}", t.join(" | "))
+            let lines: Vec<&str> = t.iter().map(String::as_str).collect();
+            format!(
+                "; adapter stderr, last {} line{}:\n{}",
+                t.len(),
+                if t.len() == 1 { "" } else { "s" },
+                lines.join("\n")
+            )
         }
     }
 
     fn transport(&mut self, what: String) -> CallError {
-        // Give the stderr reader a moment to collect the adapter's last words.
-        std::thread::sleep(Duration::from_millis(50));
-        self.kill();
+        if let Some(mut r) = self.running.take() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+            // The process is gone, so its stderr ends: wait (bounded, in case a grandchild
+            // holds the pipe) until the reader has the adapter's last words.
+            let _ = r.stderr_done.recv_timeout(Duration::from_millis(500));
+        }
         CallError::Transport(format!("{what}{}", self.stderr_tail()))
     }
 }
@@ -247,6 +270,38 @@ fn replace_lone_surrogate_escapes(s: &str) -> (String, usize) {
     }
     out.push_str(&s[last..]);
     (out, n)
+}
+
+/// Reads one line of the adapter's standard error, keeping at most [`MAX_STDERR_LINE`] bytes of
+/// it (lossy UTF-8); `None` at end of stream.
+fn read_stderr_line(r: &mut impl BufRead) -> std::io::Result<Option<String>> {
+    let mut kept = Vec::new();
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        let room = MAX_STDERR_LINE.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if kept.last() == Some(&b'\r') {
+        kept.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&kept).into_owned()))
 }
 
 /// A name usable as a directory: letters, digits, `-`, `_`, `.`.

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::runner::{CaseResult, Status, SuiteResult};
+
 /// What kind of disagreement a deviation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -105,8 +107,117 @@ impl Deviations {
         })
     }
 
+    /// Entries that covered no failing case of `results`, each as a warning line: the
+    /// implementation was fixed (the entry is stale) or the entry names a case or flag that does
+    /// not exist. Entries about suites that did not run are not judged.
+    pub fn unused(&self, results: &[SuiteResult]) -> Vec<String> {
+        let ran: Vec<&str> = results
+            .iter()
+            .filter(|r| r.skipped.is_none())
+            .map(|r| r.suite.as_str())
+            .collect();
+        let deviating: Vec<(&str, &CaseResult)> = results
+            .iter()
+            .flat_map(|r| r.cases.iter().map(move |c| (r.suite.as_str(), c)))
+            .filter(|(_, c)| c.status == Status::Deviation)
+            .collect();
+        let mut out = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let about_ran = match &e.suite {
+                Some(s) => ran.contains(&s.as_str()),
+                None => {
+                    e.cases
+                        .iter()
+                        .any(|c| ran.contains(&c.split('/').next().unwrap_or("")))
+                        || (e.flag.is_some() && !ran.is_empty())
+                }
+            };
+            if !about_ran {
+                continue;
+            }
+            let used = deviating.iter().any(|(suite, c)| {
+                let in_suite = e.suite.as_deref().is_none_or(|s| s == *suite);
+                e.cases.contains(&c.id) || (in_suite && e.flag.as_ref().is_some_and(|f| c.flags.contains(f)))
+            });
+            if !used {
+                let what = match &e.flag {
+                    Some(f) => format!("flag {f}"),
+                    None => format!("cases {}", e.cases.join(", ")),
+                };
+                out.push(format!(
+                    "deviation entry {} ({what}: {:?}) matched no failing case: stale, or a typo",
+                    i + 1,
+                    e.reason
+                ));
+            }
+        }
+        out
+    }
+
     /// The documented reason for a failing case of `suite`, if any entry covers it.
     pub fn lookup(&self, suite: &str, id: &str, flags: &[String]) -> Option<&str> {
         self.entry_for(suite, id, flags).map(|(_, e)| e.reason.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::CaseResult;
+
+    fn result(suite: &str, cases: &[(&str, &[&str], Status)]) -> SuiteResult {
+        SuiteResult {
+            suite: suite.into(),
+            skipped: None,
+            counts: Default::default(),
+            cases: cases
+                .iter()
+                .map(|(id, flags, status)| CaseResult {
+                    id: id.to_string(),
+                    comment: String::new(),
+                    flags: flags.iter().map(|f| f.to_string()).collect(),
+                    rule: "R".into(),
+                    status: *status,
+                    op: "x".into(),
+                    input: serde_json::Value::Null,
+                    expected: serde_json::Value::Null,
+                    actual: serde_json::Value::Null,
+                    reason: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn entries_that_cover_no_failure_are_reported() {
+        let d: Deviations = toml::from_str(
+            r#"
+            [[deviation]]
+            suite = "boxstream"
+            flag = "goodbye"
+            reason = "used"
+            [[deviation]]
+            cases = ["boxstream/0009"]
+            reason = "fixed since"
+            [[deviation]]
+            suite = "muxrpc"
+            flag = "empty_body"
+            reason = "suite did not run"
+            "#,
+        )
+        .unwrap();
+        let results = [result(
+            "boxstream",
+            &[
+                ("boxstream/0001", &["goodbye"], Status::Deviation),
+                ("boxstream/0009", &[], Status::Pass),
+            ],
+        )];
+        let unused = d.unused(&results);
+        assert_eq!(unused.len(), 1, "{unused:?}");
+        assert!(
+            unused[0].starts_with("deviation entry 2 (cases boxstream/0009"),
+            "{unused:?}"
+        );
     }
 }

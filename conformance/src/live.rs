@@ -133,6 +133,7 @@ impl Ctx {
             rule: self.rules.rule_for("live", &flags).to_string(),
             flags,
             status,
+            op: String::new(),
             input,
             expected,
             actual,

@@ -5,17 +5,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use clap::{CommandFactory, Parser, Subcommand};
 use ssb_conformance::adapter::{Adapter, Process, Reference};
 use ssb_conformance::deviations::Deviations;
 use ssb_conformance::report::Report;
 use ssb_conformance::rules::Rules;
-use ssb_conformance::runner::{self, SuiteResult};
+use ssb_conformance::runner;
+use ssb_conformance::selection::Requirements;
 use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
+mod check_cmd;
 mod node_cmd;
 mod scaling_cmd;
 mod sim_cmd;
@@ -35,17 +35,35 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run vector suites against an implementation and write a report.
+    ///
+    /// Exit codes: 0 every case that ran passed (or is a documented deviation); 1 a case
+    /// failed; 2 bad usage or setup (unknown suite or case, the adapter did not start);
+    /// 3 nothing failed but a requirement does not hold (--require, --strict, or no case ran).
     Check {
         /// Adapter command (see conformance/ADAPTER.md); default: the built-in reference.
         #[arg(long)]
         adapter: Option<String>,
-        /// Comma-separated suites; default: every suite the adapter supports.
+        /// Comma-separated suites; default: every suite. Suites the adapter does not list are
+        /// skipped.
         #[arg(long, value_delimiter = ',')]
         suite: Vec<String>,
-        /// Directory of vector files.
+        /// Run only these cases (comma-separated ids such as boxstream/0007).
+        #[arg(long, value_delimiter = ',')]
+        case: Vec<String>,
+        /// Exit 3 unless these suites (comma-separated) run with every case supported.
+        #[arg(long, value_delimiter = ',')]
+        require: Vec<String>,
+        /// Exit 3 unless every selected suite runs with every case supported.
+        #[arg(long)]
+        strict: bool,
+        /// Also write a JUnit XML report to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Directory of vector files; default: the vectors compiled into this binary.
         #[arg(long)]
         vectors: Option<PathBuf>,
-        /// Directory that receives conformance/<adapter>/report.{json,md}.
+        /// Directory that receives conformance/<adapter>/ (report.json, report.md,
+        /// report.html, failures.jsonl); default: ./reports.
         #[arg(long)]
         reports: Option<PathBuf>,
         /// TOML file of documented deviations of this implementation.
@@ -115,6 +133,11 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Test an executable in the shs1-testsuite exe protocol with generated peers.
     Shs1 {
         /// The role the executable plays.
@@ -150,10 +173,7 @@ enum VectorsAction {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    let _logs = ssb_conformance::logging::init();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -213,6 +233,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             adapter,
             suite,
+            case,
+            require,
+            strict,
+            junit,
             vectors,
             reports,
             deviations,
@@ -220,19 +244,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fault,
             cases,
             ..
-        } => check(
-            CheckTarget {
-                adapter,
-                fault,
-                cases,
-            },
-            suite,
+        } => check_cmd::run(check_cmd::CheckArgs {
+            adapter,
+            fault,
+            case_file: cases,
+            suites: suite,
+            cases: case,
             vectors,
-            reports,
+            reports: reports.unwrap_or_else(|| PathBuf::from("reports")),
             deviations,
-            Duration::from_millis(timeout_ms),
-        ),
+            timeout: Duration::from_millis(timeout_ms),
+            requirements: Requirements { require, strict },
+            junit,
+        }),
         Command::Fuzz(a) => fuzz(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ssb-harness", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Vectors {
             action: VectorsAction::Generate { seed, out },
         } => {
@@ -293,123 +322,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
-}
-
-/// What `check` runs: an adapter command or the reference (with a fault switched on, or not),
-/// on the vector directory or on one case file.
-struct CheckTarget {
-    adapter: Option<String>,
-    fault: Option<String>,
-    cases: Option<PathBuf>,
-}
-
-fn check(
-    target: CheckTarget,
-    suites: Vec<String>,
-    vectors: Option<PathBuf>,
-    reports: Option<PathBuf>,
-    deviations: Option<PathBuf>,
-    timeout: Duration,
-) -> anyhow::Result<ExitCode> {
-    let vectors = vectors.unwrap_or_else(|| workspace_root().join("vectors"));
-    let reports = reports.unwrap_or_else(|| workspace_root().join("reports"));
-    let deviations = match deviations {
-        Some(p) => Deviations::load(&p)?,
-        None => Deviations::default(),
-    };
-    let rules = Rules::builtin();
-    let adapter_cmd = target.adapter;
-    let (mut adapter, caps): (Box<dyn Adapter>, Value) = match (&adapter_cmd, &target.fault) {
-        (None, Some(rule)) => {
-            let f = ssb_conformance::faults::fault(rule)
-                .ok_or_else(|| anyhow::anyhow!("--fault {rule}: no fault switch for that rule"))?;
-            (
-                Box::new(ssb_conformance::faults::Faulty(f)),
-                ssb_vectors::reference::capabilities(),
-            )
-        }
-        (None, None) => (Box::new(Reference), ssb_vectors::reference::capabilities()),
-        (Some(cmd), _) => {
-            let (p, caps) =
-                Process::start(cmd, timeout).map_err(|e| anyhow::anyhow!("adapter {cmd:?}: {e:?}"))?;
-            (Box::new(p), caps)
-        }
-    };
-    let supported: Vec<String> = caps
-        .get("suites")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    // A case file replaces the vector directory: its one suite, its cases.
-    let case_file = match &target.cases {
-        Some(p) => Some(ssb_vectors::VectorFile::load(p)?),
-        None => None,
-    };
-    let wanted: Vec<String> = match (&case_file, suites.is_empty()) {
-        (Some(f), _) => vec![f.suite.clone()],
-        (None, true) => generate::SUITES.iter().map(|(n, _)| n.to_string()).collect(),
-        (None, false) => suites,
-    };
-    let mut results: Vec<SuiteResult> = Vec::new();
-    for suite in &wanted {
-        if !supported.contains(suite) {
-            results.push(SuiteResult {
-                suite: suite.clone(),
-                skipped: Some("not in the adapter's capabilities".into()),
-                counts: Default::default(),
-                cases: vec![],
-            });
-            continue;
-        }
-        let file = match &case_file {
-            Some(f) => f.clone(),
-            None => runner::load_suite(&vectors, suite)?,
-        };
-        let bar = ProgressBar::new(file.cases.len() as u64).with_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len}")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(suite.clone());
-        let r = runner::run_suite(adapter.as_mut(), &file, &rules, &deviations, || bar.inc(1));
-        bar.finish_and_clear();
-        println!(
-            "{suite}: {} cases, {} pass, {} fail, {} documented deviations, {} unsupported",
-            r.cases.len(),
-            r.count(runner::Status::Pass),
-            r.count(runner::Status::Fail),
-            r.count(runner::Status::Deviation),
-            r.count(runner::Status::Unsupported)
-        );
-        results.push(r);
-    }
-    let report = Report {
-        adapter: adapter.name(),
-        capabilities: caps,
-        // Relative to the workspace when inside it, so a report reads the same on every machine.
-        vectors: vectors
-            .strip_prefix(workspace_root())
-            .unwrap_or(&vectors)
-            .display()
-            .to_string(),
-        suites: &results,
-        rules: &rules,
-    };
-    let mut dir = reports.join("conformance").join(adapter.name());
-    if let Some(p) = &target.cases {
-        // A replayed case file gets its own report, beside the adapter's full one.
-        let stem = p
-            .file_stem()
-            .map_or("cases".into(), |s| s.to_string_lossy().to_string());
-        dir = dir.join("cases").join(ssb_conformance::adapter::sanitize(&stem));
-    }
-    let (json, md) = report.write(&dir)?;
-    println!("report: {} and {}", md.display(), json.display());
-    Ok(if report.failures() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 struct LiveArgs {
@@ -474,7 +386,7 @@ fn live_check(a: LiveArgs) -> anyhow::Result<ExitCode> {
         suites: &results,
         rules: &rules,
     };
-    let reports = a.reports.unwrap_or_else(|| workspace_root().join("reports"));
+    let reports = a.reports.unwrap_or_else(|| PathBuf::from("reports"));
     let (json, md) = report.write(&reports.join("conformance").join(&a.name))?;
     println!("report: {} and {}", md.display(), json.display());
     Ok(if report.failures() == 0 {

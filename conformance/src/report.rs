@@ -1,6 +1,7 @@
-//! Conformance reports: `report.json` (machine-readable) and `report.md` (a compliance matrix by
-//! rule, then every failure and documented deviation with its input, expected and actual
-//! values). Long hex strings are shortened; the case id finds the full input in the vector file.
+//! Conformance reports: `report.json` (machine-readable, every value of a case that did not pass
+//! in full, so a report replays), `report.md` (a compliance matrix by rule, then every failure
+//! and documented deviation, long values shortened), and through [`Report::write_all`] also
+//! `report.html` ([`crate::html`]) and `failures.jsonl` ([`crate::failures`]).
 //! Reports carry no timestamps, so the same run writes the same bytes.
 
 use std::fmt::Write as _;
@@ -34,9 +35,12 @@ fn case_json(c: &CaseResult) -> Value {
         let o = v.as_object_mut().expect("object");
         o.insert("comment".into(), json!(c.comment));
         o.insert("reason".into(), json!(c.reason));
-        o.insert("input".into(), shorten(&c.input));
-        o.insert("expected".into(), shorten(&c.expected));
-        o.insert("actual".into(), shorten(&c.actual));
+        if !c.op.is_empty() {
+            o.insert("op".into(), json!(c.op));
+        }
+        o.insert("input".into(), c.input.clone());
+        o.insert("expected".into(), c.expected.clone());
+        o.insert("actual".into(), c.actual.clone());
     }
     v
 }
@@ -103,8 +107,10 @@ impl Report<'_> {
             );
         }
 
-        md.push_str("\n## Rules\n\n| rule | statement | cases | pass | fail | deviation | unsupported |\n");
-        md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        md.push_str(
+            "\n## Rules\n\n| rule | statement | spec | cases | pass | fail | deviation | unsupported |\n",
+        );
+        md.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
         for rule in &self.rules.rules {
             let cases: Vec<&CaseResult> = self
                 .suites
@@ -118,9 +124,10 @@ impl Report<'_> {
             let n = |st: Status| cases.iter().filter(|c| c.status == st).count();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 rule.id,
                 rule.statement.replace('|', "\\|"),
+                rule.spec.replace('|', "\\|"),
                 cases.len(),
                 n(Status::Pass),
                 n(Status::Fail),
@@ -153,13 +160,29 @@ impl Report<'_> {
                 let _ = writeln!(md, "### {} — {}\n", c.id, c.comment);
                 let _ = writeln!(md, "- flags: {}", c.flags.join(", "));
                 let _ = writeln!(md, "- rule: {} — {rule}", c.rule);
-                let _ = writeln!(md, "- why: {}", c.reason);
+                let mut why = c.reason.lines();
+                let _ = writeln!(md, "- why: {}", why.next().unwrap_or(""));
+                let more: Vec<&str> = why.collect();
+                if !more.is_empty() {
+                    let _ = writeln!(md, "\n  ```text\n  {}\n  ```\n", more.join("\n  "));
+                }
                 let _ = writeln!(md, "- input: `{}`", shorten(&c.input));
                 let _ = writeln!(md, "- expected: `{}`", shorten(&c.expected));
                 let _ = writeln!(md, "- actual: `{}`\n", shorten(&c.actual));
             }
         }
         md
+    }
+
+    /// Writes `report.json`, `report.md`, `report.html` and `failures.jsonl` into `dir`; returns
+    /// their paths in that order.
+    pub fn write_all(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        let (json, md) = self.write(dir)?;
+        let html = dir.join("report.html");
+        std::fs::write(&html, crate::html::render(self))?;
+        let failures = dir.join("failures.jsonl");
+        std::fs::write(&failures, crate::failures::jsonl(self.suites))?;
+        Ok(vec![json, md, html, failures])
     }
 
     /// Writes `report.json` and `report.md` into `dir`.

@@ -31,6 +31,9 @@ pub struct CaseResult {
     pub flags: Vec<String>,
     pub rule: String,
     pub status: Status,
+    /// The adapter op the case sends (empty for live checks, which send no adapter request).
+    pub op: String,
+    /// The op's arguments, in full.
     pub input: Value,
     pub expected: Value,
     pub actual: Value,
@@ -131,6 +134,7 @@ pub fn run_suite(
             flags: case.flags.clone(),
             rule: rules.rule_for(&file.suite, &case.flags).to_string(),
             status,
+            op: case.input.op.clone(),
             input: case.input.args.clone(),
             expected: case.expect.clone(),
             actual: actual_json(&got),

@@ -15,7 +15,20 @@ use ssb_sim::{replay, Scenario, Summary};
 
 use crate::sweep_cmd;
 
-const AFTER_HELP: &str = "Bundled scenarios (sim/scenarios/NAME.toml): smoke, byzantine, churn, groups, legacy-vs-ebt, thousand. A path to a TOML file works too.\n\nEvery failure prints one command that replays it, every override included, e.g.\n  ssb-harness sim byzantine --seed 2484 --swarm --set nodes=12\n\nSweeps: ssb-harness sim sweep --help";
+/// Shown by `sim --help`: the bundled scenarios (a test keeps the list equal to sim/scenarios/),
+/// the replay form and where sweeps are.
+const AFTER_HELP: &str = "Bundled scenarios (sim/scenarios/NAME.toml; a path to a TOML file works too):
+  smoke          50 nodes, 3 pubs, one partition that heals; runs in CI
+  churn          100 nodes; five leave every 10 s, one crashes and restarts
+  byzantine      60 nodes with forgers, forking identities, flooders and slow peers
+  groups         100 nodes, 5 private groups growing to 12 members, box2 messages
+  legacy-vs-ebt  the smoke workload by EBT and by createHistoryStream: bandwidth of both
+  thousand       1,000 nodes, 10 pubs, 20,000 messages by EBT
+
+Every failure prints one command that replays it, every override included, e.g.
+  ssb-harness sim byzantine --seed 2484 --swarm --set nodes=12
+
+Sweeps of many seeds: ssb-harness sim sweep --help";
 
 /// `sim`: one run, or a sweep of many.
 #[derive(Args)]

@@ -63,3 +63,13 @@ fn missing_adapter_is_a_clear_error() {
         .unwrap();
     assert!(matches!(err, CallError::Transport(m) if m.contains("cannot start")));
 }
+
+#[test]
+fn crash_report_keeps_the_last_twenty_stderr_lines() {
+    let (mut p, _) = Process::start(&fixture("adapter-noisy-crash.sh"), Duration::from_secs(5)).unwrap();
+    let m = transport_message(p.call("boxstream.encrypt", &json!({})));
+    assert!(m.contains("adapter stderr, last 20 lines:"), "{m}");
+    let kept: Vec<&str> = m.lines().filter(|l| l.starts_with("noisy stderr line")).collect();
+    let want: Vec<String> = (11..=30).map(|i| format!("noisy stderr line {i}")).collect();
+    assert_eq!(kept, want, "{m}");
+}

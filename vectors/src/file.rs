@@ -72,12 +72,19 @@ impl VectorFile {
             path: p.clone(),
             source,
         })?;
-        let file: VectorFile = serde_json::from_str(&text).map_err(|source| FileError::Json {
-            path: p.clone(),
+        Self::parse(&text, &p)
+    }
+
+    /// Parses and checks the text of a vector file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, FileError> {
+        let file: VectorFile = serde_json::from_str(text).map_err(|source| FileError::Json {
+            path: origin.to_string(),
             source,
         })?;
-        file.check()
-            .map_err(|problem| FileError::Invalid { path: p, problem })?;
+        file.check().map_err(|problem| FileError::Invalid {
+            path: origin.to_string(),
+            problem,
+        })?;
         Ok(file)
     }
 
