@@ -28,7 +28,8 @@
 //! matches. Scanning stops at the first record that is not good. A crash while appending leaves
 //! a prefix of the bytes written (maybe followed by zeros or garbage where the file system
 //! extended the file before the data reached the disk), so after a torn write no good record
-//! follows. The scanner therefore looks for a good record at every later byte offset: if one
+//! follows. The scanner therefore looks for a good record at every later byte offset
+//! ([`find_good_record`], one pass over the rest of the file whatever it holds): if one
 //! exists, the bad record is corruption in the middle of the log (an error: records after it
 //! would be lost by truncating); if none does, it is a torn tail (truncated on open). A chance
 //! match of a 32-bit checksum in garbage can only turn a torn tail into an error, never the
@@ -462,22 +463,6 @@ pub fn damaged_complete_record(file: &File, offset: u64, end: u64) -> io::Result
 /// The reflected CRC-32 (IEEE) polynomial.
 const CRC_POLY: u32 = 0xEDB8_8320;
 
-/// The byte-at-a-time table of the raw (no pre- or post-inversion) reflected CRC-32.
-fn crc_table() -> &'static [u32; 256] {
-    static T: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 == 1 { (c >> 1) ^ CRC_POLY } else { c >> 1 };
-            }
-            *e = c;
-        }
-        t
-    })
-}
-
 /// `a * b` modulo the CRC polynomial, both in the reflected bit order (x^0 is bit 31).
 fn mul_mod_poly(a: u32, mut b: u32) -> u32 {
     let mut m = 1u32 << 31;
@@ -508,92 +493,126 @@ fn shift_table() -> &'static [u32] {
     })
 }
 
-/// A record whose header has been read and whose checksum is known once the stream reaches the
-/// end of its payload.
+/// An event of the resync search, at a position of the stream.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Pending {
-    /// Stream position of the end of the payload (the heap's key).
-    end: u64,
+struct Resync {
+    /// Where it happens: the start of a candidate's payload, or its end (the heap's key).
+    pos: u64,
+    /// The candidate record's offset.
     offset: u64,
-    /// The checksum the header claims.
+    /// The checksum its header claims.
     crc: u32,
-    /// The raw CRC register of the length field and an empty payload, moved past the payload
-    /// length and combined with the prefix register at the payload's start.
-    partial: u32,
+    what: Candidate,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Candidate {
+    /// At the payload's start: the payload length.
+    Start { len: u32 },
+    /// At the payload's end: the CRC register of the length field, moved past the payload and
+    /// combined with the register at the payload's start.
+    End { partial: u32 },
 }
 
 /// The offset of the first good record (length in bounds, fits before `end`, checksum matches)
 /// that starts in `[from, end)`, or `None`.
 ///
-/// Linear in the bytes read: the file is read once, front to back, and a raw CRC register of
-/// the stream so far (`z`) is kept. CRC is linear, so the raw CRC of any range `[a, b)` is
-/// `z(b) ^ z(a) * x^(8(b - a))`; a candidate record therefore costs one multiplication when its
-/// header is read and one comparison when the stream reaches its end, instead of a checksum
-/// over its whole payload. (Trying every offset with a fresh checksum costs up to 64 KiB per
-/// offset: seconds for a damaged tail of a few MiB.) The search stops as soon as no earlier
-/// candidate can still turn out good.
+/// Linear in the bytes read: the file is read once, front to back, and the CRC register of the
+/// stream from `from` is carried forward (with `crc32fast`, only as far as the next position
+/// that matters). CRC is linear, so the CRC of any range `[a, b)` follows from the registers
+/// at `a` and `b`: the register at `a` moved past `b - a` bytes (a multiplication by
+/// `x^(8(b - a))`) XOR the register at `b`. A candidate record (a plausible length at some
+/// offset) therefore costs one multiplication at its payload's start and one comparison at its
+/// end, instead of a checksum over up to 64 KiB of payload at every offset; a damaged region
+/// where every fourth offset holds a plausible length costs the same per byte as one where
+/// none does. The search stops as soon as no earlier candidate can still turn out good.
 pub fn find_good_record(file: &File, from: u64, end: u64) -> io::Result<Option<u64>> {
-    let table = crc_table();
+    use std::cmp::Reverse;
     let shifts = shift_table();
-    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Pending>> = Default::default();
+    let mut heap: std::collections::BinaryHeap<Reverse<Resync>> = Default::default();
     let mut best: Option<u64> = None;
-    // The last 8 bytes read, for the header of the candidate starting 8 bytes back.
-    let mut hist = [0u8; 8];
-    let mut z: u32 = 0;
-    let mut pos = from;
-    let mut buf = vec![0u8; CHUNK];
-    'outer: while pos < end {
-        let n = ((end - pos) as usize).min(CHUNK);
-        read_at(file, pos, &mut buf[..n])?;
-        for &byte in &buf[..n] {
-            // Candidates whose payload ends here.
-            while let Some(std::cmp::Reverse(p)) = heap.peek() {
-                if p.end != pos {
-                    break;
+    // The standard CRC-32 of the stream `[from, at)`; the register is its complement.
+    let mut at = from;
+    let mut crc_so_far = 0u32;
+    let mut buf = vec![0u8; CHUNK + RECORD_HEADER_LEN as usize];
+    let mut start = from;
+    'chunks: while start < end {
+        // The chunk, and the 8 bytes after it so that every header starting in it is whole.
+        let n = ((end - start) as usize).min(buf.len());
+        read_at(file, start, &mut buf[..n])?;
+        let stop = start + (n.min(CHUNK) as u64);
+        let mut next_event = heap.peek().map_or(u64::MAX, |Reverse(e)| e.pos);
+        for q in start..stop {
+            while next_event <= q {
+                let Reverse(e) = heap.pop().expect("peeked");
+                // Carry the CRC forward to the event (it lies in this chunk).
+                let lo = (at - start) as usize;
+                let hi = (e.pos - start) as usize;
+                let mut h = crc32fast::Hasher::new_with_initial(crc_so_far);
+                h.update(&buf[lo..hi]);
+                crc_so_far = h.finalize();
+                at = e.pos;
+                let register = !crc_so_far;
+                match e.what {
+                    Candidate::Start { len } => {
+                        let head = !crc32fast::hash(&len.to_le_bytes());
+                        heap.push(Reverse(Resync {
+                            pos: e.pos + u64::from(len),
+                            offset: e.offset,
+                            crc: e.crc,
+                            what: Candidate::End {
+                                partial: mul_mod_poly(head ^ register, shifts[len as usize]),
+                            },
+                        }));
+                    }
+                    Candidate::End { partial } => {
+                        if partial ^ register ^ 0xFFFF_FFFF == e.crc && best.is_none_or(|b| e.offset < b) {
+                            best = Some(e.offset);
+                        }
+                    }
                 }
-                let std::cmp::Reverse(p) = heap.pop().expect("peeked");
-                if p.partial ^ z ^ 0xFFFF_FFFF == p.crc && best.map_or(true, |b| p.offset < b) {
-                    best = Some(p.offset);
+                if let Some(b) = best {
+                    // Every candidate before `b` has been decided.
+                    if heap.peek().is_none_or(|Reverse(p)| p.offset > b) {
+                        break 'chunks;
+                    }
                 }
+                next_event = heap.peek().map_or(u64::MAX, |Reverse(e)| e.pos);
             }
-            if let Some(b) = best {
-                // Every candidate before `b` has ended by now.
-                if heap.peek().map_or(true, |std::cmp::Reverse(p)| p.offset > b) {
-                    break 'outer;
-                }
+            let i = (q - start) as usize;
+            if end - q < RECORD_HEADER_LEN + PAYLOAD_FIXED as u64 {
+                continue;
             }
-            // A candidate whose 8 header bytes end here.
-            if pos >= from + RECORD_HEADER_LEN {
-                let len = u32_at(&hist, 0);
-                let crc = u32_at(&hist, 4);
-                let fits = u64::from(len) <= end - pos;
-                if (PAYLOAD_FIXED..=MAX_PAYLOAD).contains(&(len as usize)) && fits {
-                    let head = !crc32fast::hash(&len.to_le_bytes());
-                    // z already covers the header; what matters is the register at the payload
-                    // start: the raw CRC of the payload alone is z(end) ^ z(start) * x^(8 len).
-                    let partial = mul_mod_poly(head ^ z, shifts[len as usize]);
-                    heap.push(std::cmp::Reverse(Pending {
-                        end: pos + u64::from(len),
-                        offset: pos - RECORD_HEADER_LEN,
-                        crc,
-                        partial,
-                    }));
-                }
+            let len = u32_at(&buf, i);
+            if (PAYLOAD_FIXED..=MAX_PAYLOAD).contains(&(len as usize))
+                && u64::from(len) <= end - q - RECORD_HEADER_LEN
+            {
+                let pos = q + RECORD_HEADER_LEN;
+                heap.push(Reverse(Resync {
+                    pos,
+                    offset: q,
+                    crc: u32_at(&buf, i + 4),
+                    what: Candidate::Start { len },
+                }));
+                next_event = next_event.min(pos);
             }
-            hist.copy_within(1.., 0);
-            hist[7] = byte;
-            z = table[((z ^ u32::from(byte)) & 0xFF) as usize] ^ (z >> 8);
-            pos += 1;
         }
+        // Carry the CRC to the end of the chunk: the next one starts there.
+        let mut h = crc32fast::Hasher::new_with_initial(crc_so_far);
+        h.update(&buf[(at - start) as usize..(stop - start) as usize]);
+        crc_so_far = h.finalize();
+        at = stop;
+        start = stop;
     }
-    // Candidates ending exactly at `end`.
-    if pos == end {
-        while let Some(std::cmp::Reverse(p)) = heap.pop() {
-            if p.end == end && p.partial ^ z ^ 0xFFFF_FFFF == p.crc && best.map_or(true, |b| p.offset < b) {
-                best = Some(p.offset);
+    // Candidates whose payload ends exactly at `end` (the CRC has reached it).
+    if at == end {
+        while let Some(Reverse(e)) = heap.pop() {
+            if let (Candidate::End { partial }, true) = (e.what, e.pos == end) {
+                if partial ^ !crc_so_far ^ 0xFFFF_FFFF == e.crc && best.is_none_or(|b| e.offset < b) {
+                    best = Some(e.offset);
+                }
             }
         }
-        // A header that ends exactly at `end` has an empty payload: never in bounds.
     }
     Ok(best)
 }
