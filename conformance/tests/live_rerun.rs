@@ -11,13 +11,25 @@ const BIN: &str = env!("CARGO_BIN_EXE_ssb-harness");
 /// Runs `check --peer`; returns its summary line (`live: N cases, P pass, F fail, ...`).
 fn check(port: u16, id: &str, name: &str, reports: &std::path::Path) -> (String, String) {
     let out = Command::new(BIN)
-        .args(["check", "--peer", &format!("127.0.0.1:{port}"), "--peer-id", id, "--name", name])
+        .args([
+            "check",
+            "--peer",
+            &format!("127.0.0.1:{port}"),
+            "--peer-id",
+            id,
+            "--name",
+            name,
+        ])
         .arg("--reports")
         .arg(reports)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let summary = text.lines().find(|l| l.starts_with("live:")).unwrap_or("").to_string();
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("live:"))
+        .unwrap_or("")
+        .to_string();
     (summary, text)
 }
 
@@ -32,12 +44,22 @@ fn free_port() -> u16 {
 #[test]
 fn a_second_live_check_gives_the_same_verdicts_and_a_dead_port_passes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let ids = Command::new(BIN).args(["check", "--print-harness-id"]).output().unwrap();
+    let ids = Command::new(BIN)
+        .args(["check", "--print-harness-id"])
+        .output()
+        .unwrap();
     let ids = String::from_utf8(ids.stdout).unwrap();
     let port = free_port();
     let mut node = Command::new(BIN);
-    node.args(["node", "--listen", &format!("127.0.0.1:{port}"), "--seed", "live-rerun", "--data"])
-        .arg(tmp.path().join("data"));
+    node.args([
+        "node",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--seed",
+        "live-rerun",
+        "--data",
+    ])
+    .arg(tmp.path().join("data"));
     for id in ids.lines() {
         node.args(["--replicate", id]);
     }

@@ -277,3 +277,93 @@ fn accept_backs_off_when_file_descriptors_run_out() {
     assert!(lines <= 2, "{lines} lines:\n{text}");
     assert!(text.contains("errors="), "{text}");
 }
+
+/// `ctl.status`'s sequence of `feed`, asked as the node's own key.
+fn status_seq(rt: &tokio::runtime::Runtime, keys: &Keypair, addr: &str, feed: &str) -> u64 {
+    rt.block_on(async {
+        let mut c = Client::connect(addr, MAIN_NETWORK_KEY, keys.clone(), keys.id(), [8; 32])
+            .await
+            .expect("connect");
+        let v = c
+            .call(&["ctl", "status"], json!([]), Duration::from_secs(5))
+            .await
+            .expect("status")
+            .to_json()
+            .unwrap();
+        c.close().await;
+        v["feeds"][feed].as_u64().unwrap_or(0)
+    })
+}
+
+#[test]
+fn a_log_restored_from_an_older_copy_syncs_the_own_feed_from_a_peer_before_publishing() {
+    use ssb_impl::node::runtime::spawn_in_memory;
+    use ssb_impl::node::{NodeConfig, PeerAddr};
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, keys) = keyed_dir(tmp.path(), 45);
+    let me = keys.id().to_string();
+    let err = tmp.path().join("stderr");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (child, addr) = start(node_cmd(&dir, &[]), &err).unwrap();
+    assert!(publish(&rt, &keys, &addr, 5).iter().all(Result::is_ok));
+    stop(child);
+    let backup = std::fs::read(dir.join(LOG_FILE)).unwrap();
+
+    // Three more, which a peer that replicates this feed receives.
+    let peer = rt
+        .block_on(spawn_in_memory(
+            Keypair::from_seed([46; 32]),
+            NodeConfig {
+                replicate: [keys.id()].into(),
+                ..NodeConfig::default()
+            },
+        ))
+        .unwrap();
+    let peer_addr = |addr: &str| {
+        let (host, port) = addr.rsplit_once(':').unwrap();
+        PeerAddr {
+            host: host.into(),
+            port: port.parse().unwrap(),
+            key: keys.id(),
+        }
+    };
+    let (child, addr) = start(node_cmd(&dir, &[]), &err).unwrap();
+    peer.connect(peer_addr(&addr));
+    assert!(publish(&rt, &keys, &addr, 3).iter().all(Result::is_ok));
+    assert!(
+        rt.block_on(peer.wait_for(keys.id(), 8, Duration::from_secs(20))),
+        "the peer has 8"
+    );
+    stop(child);
+
+    // The log restored from the copy of 5: the marker says 8 were published.
+    std::fs::write(dir.join(LOG_FILE), &backup).unwrap();
+    let _ = std::fs::remove_file(dir.join(INDEX_FILE));
+    let (child, addr) = start(node_cmd(&dir, &[]), &err).unwrap();
+    let held = publish(&rt, &keys, &addr, 1);
+    let e = held[0].as_ref().expect_err("publishing is held");
+    assert!(
+        e.contains("own feed not synced") && e.contains("we hold 5"),
+        "{e}"
+    );
+    // The peer comes back; the node gets 6..8 from it, then publishes 9, not a second 6.
+    peer.connect(peer_addr(&addr));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while status_seq(&rt, &keys, &addr, &me) < 8 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        status_seq(&rt, &keys, &addr, &me),
+        8,
+        "the own feed came back from the peer"
+    );
+    let next = publish(&rt, &keys, &addr, 1);
+    stop(child);
+    let m = next[0].as_ref().expect("publishing resumes");
+    assert_eq!(m["value"]["sequence"], 9, "{m}");
+    rt.block_on(peer.stop());
+}
