@@ -169,7 +169,7 @@ fn a_node_under_load_and_attack_stays_bounded_and_loses_nothing() {
                         .expect("peer publish");
                 }
             }
-            if n % (10 / OWN_RATE.min(10)) == 0 {
+            if n.is_multiple_of(10 / OWN_RATE.min(10)) {
                 let v = own
                     .call(
                         &["publish"],
@@ -185,7 +185,7 @@ fn a_node_under_load_and_attack_stays_bounded_and_loses_nothing() {
                     v["key"].as_str().unwrap().to_string(),
                 ));
             }
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 samples.push(sample(pid));
             }
         }

@@ -241,7 +241,7 @@ fn the_marker_follows_the_owners_head_and_the_evidence_outlives_the_log() {
         why.contains("log.bin is missing") && why.contains("indexes 4 records"),
         "{why}"
     );
-    assert!(why.contains(&format!("published up to sequence 3")), "{why}");
+    assert!(why.contains("published up to sequence 3"), "{why}");
     assert_eq!(check_start(&ev, &me, true), Ok(()), "the override");
     // The doctor no longer calls this directory clean.
     let r = doctor::run(dir.path(), false).unwrap();
