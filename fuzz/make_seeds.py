@@ -157,6 +157,8 @@ def stores():
     write("store_records", "damaged-last", b"\x00" + good[:16] + bytes([1, 4, 130, 0]))
     write("store_records", "damaged-middle", b"\x02" + good[:8] + bytes([1, 2, 9, 3]) + good[8:])
     write("store_records", "forged", b"\x00" + good[:8] + bytes([5, 2, 40, 0]) + good[12:16])
+    # A forgery that lands inside a multi-byte character (found by fuzzing the target itself).
+    write("store_records", "forged-inside-a-character", b"SS@\x0c\x0d")
     write("store_records", "garbage-then-good", b"\x00" + good[:8] + bytes([4, 0, 255, 0xEE]) + good[8:12])
     write("store_recover", "fixture", bytes([2]))
     write("store_recover", "fixture-and-index", bytes([6]))
