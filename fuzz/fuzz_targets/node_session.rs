@@ -44,9 +44,15 @@ fn session() -> &'static (Outcome, Outcome) {
     static S: OnceLock<(Outcome, Outcome)> = OnceLock::new();
     S.get_or_init(|| {
         let node = Keypair::from_seed(NODE_SEED);
-        let mut server = shs::Server::with_ephemeral(MAIN_NETWORK_KEY, node.clone(), shs::Server::accept_all(), [4; 32]);
-        let mut client = shs::Client::with_ephemeral(MAIN_NETWORK_KEY, Keypair::from_seed(PEER_SEED), node.id(), [3; 32])
-            .expect("client");
+        let mut server =
+            shs::Server::with_ephemeral(MAIN_NETWORK_KEY, node.clone(), shs::Server::accept_all(), [4; 32]);
+        let mut client = shs::Client::with_ephemeral(
+            MAIN_NETWORK_KEY,
+            Keypair::from_seed(PEER_SEED),
+            node.id(),
+            [3; 32],
+        )
+        .expect("client");
         shs::run_pair(&mut client, &mut server).expect("handshake")
     })
 }
@@ -92,7 +98,11 @@ fuzz_target!(|input: &[u8]| {
     let peer = Keypair::from_seed(PEER_SEED).id();
     let config = NodeConfig {
         replicate: [peer].into(),
-        replication: if mode & 2 == 0 { Replication::Ebt } else { Replication::Legacy },
+        replication: if mode & 2 == 0 {
+            Replication::Ebt
+        } else {
+            Replication::Legacy
+        },
         high_water: 16 * 1024,
         ..NodeConfig::default()
     };
@@ -145,14 +155,20 @@ fuzz_target!(|input: &[u8]| {
         node.drained(conn);
         node.tick(4_000 + i as u64);
     }
-    assert_eq!(received, plaintext[..received.len()], "bodies are what was encrypted");
+    assert_eq!(
+        received,
+        plaintext[..received.len()],
+        "bodies are what was encrypted"
+    );
     node.disconnected(conn);
 
     // The peer reads what the node sent: a valid box-stream carrying valid muxrpc.
     let mut peer_dec = Decrypter::new(peer_side.decrypt_key, peer_side.decrypt_nonce);
     let mut peer_rpc = Endpoint::new(Limits::default());
     let mut bodies = Vec::new();
-    peer_dec.feed(&back, &mut bodies).expect("the node's box-stream decrypts");
+    peer_dec
+        .feed(&back, &mut bodies)
+        .expect("the node's box-stream decrypts");
     let mut rpc_events = Vec::new();
     for ev in bodies {
         if let Event::Body(b) = ev {

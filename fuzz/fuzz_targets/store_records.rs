@@ -178,7 +178,11 @@ fuzz_target!(|data: &[u8]| {
             }
             if report.truncated_bytes > 0 {
                 let h = recovery::history(dir).expect("history");
-                let cut = h.recoveries.iter().find(|r| r.by == "open").expect("the cut is recorded");
+                let cut = h
+                    .recoveries
+                    .iter()
+                    .find(|r| r.by == "open")
+                    .expect("the cut is recorded");
                 assert_eq!(cut.bytes_cut, report.truncated_bytes);
             }
             assert_eq!(store.len(), report.records);
@@ -199,6 +203,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let again = doctor::run(dir, false).expect("doctor after repair");
     for p in repaired.problems.iter().filter(|p| p.repaired) {
-        assert!(!again.has(p.kind), "repaired {p}, yet the next run finds: {again}");
+        assert!(
+            !again.has(p.kind),
+            "repaired {p}, yet the next run finds: {again}"
+        );
     }
 });
