@@ -152,7 +152,12 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
             if lost.is_some() {
                 why.push("the log was started over".into());
             }
-            (!why.is_empty()).then(|| why.join("; "))
+            (!why.is_empty()).then(|| {
+                format!(
+                    "{} (--own-feed-sync off publishes without waiting)",
+                    why.join("; ")
+                )
+            })
         }
     };
     if let (Some((have, marked)), OwnFeedSyncMode::Off) = (behind, args.own_feed_sync) {
