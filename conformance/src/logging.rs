@@ -138,7 +138,11 @@ impl Drop for Guard {
 pub fn init() -> Guard {
     let dedup = Dedup::default();
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::from_default_env())
+        // WARN and above by default: recoveries and refusals are never silent.
+        .with(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with(dedup.clone())
         .with(
             tracing_subscriber::fmt::layer()

@@ -1,7 +1,16 @@
 //! `ssb-harness node`: the reference node as a long-running peer. The data directory holds the
 //! key (`secret`, the ssb-keys file format), the message log and its indexes, and `blobs/`.
 //! Prints one JSON line when it listens (`{"event":"ready","id":..,"listen":..}`), then logs
-//! with tracing (RUST_LOG) on stderr.
+//! with tracing (RUST_LOG, WARN by default) on stderr.
+//!
+//! Before it opens the store it makes the identity-safety checks
+//! ([`ssb_impl::store::own_feed`]): a data directory whose log is missing or empty while the
+//! index, blobs or the own-feed marker show it held a feed is refused (the override is
+//! `--i-know-this-feed-is-new`), and so is one whose marker names another key. It verifies every
+//! stored message's signature first when the log is small enough (`--verify-on-open`). When the
+//! log may have lost messages of the node's own feed (it holds less than the marker says was
+//! published, records were dropped, or the log was started over), publishing waits until a peer
+//! has said how far it holds the feed (`--own-feed-sync`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +19,9 @@ use anyhow::Context;
 use clap::Args;
 use ssb_impl::node::runtime::{self, RuntimeConfig};
 use ssb_impl::node::{Node, NodeConfig, PeerAddr, Replication};
-use ssb_impl::store::{DiskBlobs, DiskStore, SyncPolicy};
+use ssb_impl::store::own_feed::{self, check_start, own_feed_behind};
+use ssb_impl::store::verify::{self, Verified, VerifyOnOpen};
+use ssb_impl::store::{DiskBlobs, DiskStore, Store, SyncPolicy};
 use ssb_impl::{FeedId, Keypair};
 
 #[derive(Args)]
@@ -42,6 +53,29 @@ pub struct NodeArgs {
     /// Network key (base64); default: the main network's.
     #[arg(long)]
     network_key: Option<String>,
+    /// Start even though the data directory shows this feed published before and its log is
+    /// gone (or the directory belonged to another key). The node then publishes from what the
+    /// log holds, which forks the feed if its old messages exist anywhere.
+    #[arg(long)]
+    i_know_this_feed_is_new: bool,
+    /// When publishing waits until a peer has said how far it holds this node's feed: auto
+    /// (after a recovery that dropped records, after starting over with
+    /// --i-know-this-feed-is-new, or when the log holds less of the feed than the own-feed
+    /// marker records), always, or off.
+    #[arg(long, default_value = "auto")]
+    own_feed_sync: OwnFeedSyncMode,
+    /// Verify every stored message's signature before serving anything: auto (logs up to
+    /// 32 MiB), always or never.
+    #[arg(long, default_value = "auto")]
+    verify_on_open: VerifyOnOpen,
+}
+
+/// `--own-feed-sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OwnFeedSyncMode {
+    Auto,
+    Always,
+    Off,
 }
 
 /// The key a seed string names: ed25519 from sha256("ssb-harness node seed:" + seed).
@@ -69,9 +103,70 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         (None, Some(k)) => load_or_create_key(k)?,
         (None, None) => load_or_create_key(&args.data.join("secret"))?,
     };
-    let (store, opened) = DiskStore::open(&args.data, SyncPolicy::OnSync)
+    let me = keys.id();
+    let evidence =
+        own_feed::inspect(&args.data).with_context(|| format!("reading {}", args.data.display()))?;
+    check_start(&evidence, &me, args.i_know_this_feed_is_new)?;
+    let lost = evidence.lost_log();
+    if let Some(why) = &lost {
+        tracing::warn!("starting over as told (--i-know-this-feed-is-new): {why}");
+    }
+    match verify::verify(&args.data, args.verify_on_open, None)
+        .with_context(|| format!("verifying the store in {}", args.data.display()))?
+    {
+        Verified::Clean { messages } => tracing::info!(messages, "every stored message verified"),
+        Verified::Skipped { log_bytes, why } => tracing::info!(log_bytes, "not verified on open: {why}"),
+        Verified::Damaged { problems } => {
+            let shown: Vec<String> = problems.iter().take(10).map(|p| format!("  {p}")).collect();
+            anyhow::bail!(
+                "refusing to serve a damaged store: {} problems found on open (run `ssb-harness doctor {}`):\n{}",
+                problems.len(),
+                args.data.display(),
+                shown.join("\n")
+            );
+        }
+    }
+    let (mut store, opened) = DiskStore::open(&args.data, SyncPolicy::OnSync)
         .with_context(|| format!("opening the store in {}", args.data.display()))?;
     tracing::info!(?opened, "store opened");
+    let marker = store.set_owner(me).context("reading the own-feed marker")?;
+    let in_log = store.latest(&me).map_or(0, |l| l.sequence);
+    let behind = own_feed_behind(marker.as_ref(), &me, in_log);
+    let mut hold = match args.own_feed_sync {
+        OwnFeedSyncMode::Off => None,
+        OwnFeedSyncMode::Always => Some("--own-feed-sync always".to_string()),
+        OwnFeedSyncMode::Auto => {
+            let mut why = Vec::new();
+            // A torn tail holds no acknowledged message (a publish is acknowledged after its
+            // fsync) and an index is derived data: only a recovery that dropped complete
+            // records can have lost published messages of this feed.
+            let dropped: u64 = opened.recoveries.iter().map(|r| r.records_dropped).sum();
+            if dropped > 0 {
+                why.push(format!("the store dropped {dropped} records on open"));
+            }
+            if let Some((have, marked)) = behind {
+                why.push(format!(
+                    "the log holds this feed up to {have}, the own-feed marker says {marked} were published"
+                ));
+            }
+            if lost.is_some() {
+                why.push("the log was started over".into());
+            }
+            (!why.is_empty()).then(|| {
+                format!(
+                    "{} (--own-feed-sync off publishes without waiting)",
+                    why.join("; ")
+                )
+            })
+        }
+    };
+    if let (Some((have, marked)), OwnFeedSyncMode::Off) = (behind, args.own_feed_sync) {
+        tracing::warn!(
+            have,
+            marked,
+            "the log is behind the own-feed marker and --own-feed-sync is off"
+        );
+    }
     let blobs = DiskBlobs::open(&args.data).with_context(|| "opening the blob store")?;
     let mut replicate = std::collections::BTreeSet::new();
     for r in &args.replicate {
@@ -93,7 +188,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         rt_config.network_key.copy_from_slice(&bytes);
     }
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rt_config.seed);
-    let node = Node::new(keys.clone(), config, Box::new(store), Box::new(blobs))?;
+    let mut node = Node::new(keys.clone(), config, Box::new(store), Box::new(blobs))?;
+    if let Some(why) = hold.take() {
+        node.hold_publishing_until_own_feed_synced(why);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -32,7 +32,8 @@ use ssb_impl::store::{doctor, DiskStore, OpenMode, Store, StoreError, StoredMsg,
 use ssb_impl::Keypair;
 
 /// Problems that make a `Verify` open fail.
-const FATAL: [&str; 5] = [
+const FATAL: [&str; 6] = [
+    "damaged_record",
     "bad_header",
     "corrupt_record",
     "undecodable_record",

@@ -48,7 +48,9 @@ fn a_clean_store_is_clean() {
     assert_eq!((r.index_entries, r.blobs, r.blob_bytes), (80, 2, 100_003));
     let text = r.to_string();
     assert!(
-        text.contains("80 records in 4 feeds") && text.trim_end().ends_with("clean"),
+        text.contains("80 records in 4 feeds")
+            && text.contains("): clean\n")
+            && text.trim_end().ends_with("past recoveries: none recorded"),
         "{text}"
     );
     // Repair on a clean store does nothing.

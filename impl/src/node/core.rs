@@ -74,6 +74,9 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("invalid: {0}")]
     Invalid(String),
+    /// Publishing is held until the node's own feed is synced from peers (see `own_sync`).
+    #[error("own feed not synced: {0}")]
+    OwnFeedNotSynced(String),
 }
 
 /// Messages of one feed queued for a stream.
@@ -171,6 +174,8 @@ pub struct Node {
     pub stats: NodeStats,
     /// Keys for private messages and what they opened (see `private`).
     pub(super) private: super::private::PrivateIndex,
+    /// Whether publishing waits for the own feed to be synced from peers.
+    pub(super) own_sync: super::own_sync::OwnFeedSync,
 }
 
 impl Node {
@@ -204,6 +209,7 @@ impl Node {
             now: 0,
             stats: NodeStats::default(),
             private,
+            own_sync: Default::default(),
         };
         for (feed, latest) in node.store.feeds() {
             let mut from = 1;

@@ -317,6 +317,7 @@ impl Node {
     }
 
     pub fn publish_value(&mut self, content: Value, now: u64) -> Result<StoredMsg, NodeError> {
+        self.check_own_feed_synced()?;
         self.now = now;
         let latest = self.store.latest(&self.me);
         let seq = latest.map_or(0, |l| l.sequence) + 1;

@@ -14,6 +14,7 @@ mod core;
 mod inbox;
 mod ingest;
 pub mod memo;
+mod own_sync;
 mod private;
 pub mod runtime;
 

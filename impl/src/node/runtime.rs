@@ -1,7 +1,9 @@
 //! The node over real TCP with tokio: one task owns the sans-IO [`Node`] and takes events from
 //! the listener, the connections and the local [`NodeHandle`]; each connection has a reader
 //! task and a writer task around its box-stream. The clock (wall time in ms) and the handshake
-//! randomness (a ChaCha20 stream from the given seed) are supplied here, not in the node.
+//! randomness (a ChaCha20 stream from the given seed) are supplied here, not in the node. A
+//! failing `accept` (out of file descriptors) backs off instead of spinning ([`RuntimeMetrics`]
+//! counts it).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -94,6 +96,65 @@ pub struct NodeHandle {
     tx: mpsc::UnboundedSender<Command>,
     pub id: FeedId,
     pub addr: SocketAddr,
+    metrics: std::sync::Arc<RuntimeMetrics>,
+}
+
+/// Counters of the driver itself (the node's are [`super::core::NodeStats`]).
+#[derive(Debug, Default)]
+pub struct RuntimeMetrics {
+    /// `accept` calls that failed (out of file descriptors, mostly).
+    pub accept_errors: std::sync::atomic::AtomicU64,
+    /// Time spent backing off after them, in ms.
+    pub accept_backoff_ms: std::sync::atomic::AtomicU64,
+}
+
+/// The first pause after a failed `accept`, and the longest.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one log line about failing accepts per this long.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Backing off when `accept` fails: a failing accept (no file descriptor left, say) fails again
+/// at once, so retrying without a pause spins a core. The pause doubles from
+/// [`ACCEPT_BACKOFF_MIN`] to [`ACCEPT_BACKOFF_MAX`] and starts over after a success; the log
+/// line is a WARN at most every [`ACCEPT_LOG_EVERY`], with the count since the last one.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: Option<Duration>,
+    last_log: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl AcceptBackoff {
+    fn succeeded(&mut self) {
+        self.pause = None;
+    }
+
+    /// Counts a failure; returns how long to pause.
+    fn failed(&mut self, e: &std::io::Error, m: &RuntimeMetrics, now: std::time::Instant) -> Duration {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pause = self
+            .pause
+            .map_or(ACCEPT_BACKOFF_MIN, |p| (p * 2).min(ACCEPT_BACKOFF_MAX));
+        self.pause = Some(pause);
+        m.accept_errors.fetch_add(1, Relaxed);
+        m.accept_backoff_ms.fetch_add(pause.as_millis() as u64, Relaxed);
+        self.unlogged += 1;
+        if self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= ACCEPT_LOG_EVERY)
+        {
+            tracing::warn!(
+                errors = self.unlogged,
+                total = m.accept_errors.load(Relaxed),
+                pause_ms = pause.as_millis() as u64,
+                "accept failed: {e}; backing off"
+            );
+            self.last_log = Some(now);
+            self.unlogged = 0;
+        }
+        pause
+    }
 }
 
 fn now_ms() -> u64 {
@@ -263,6 +324,11 @@ impl NodeHandle {
     }
 
     /// Says goodbye to every peer and stops.
+    /// The driver's counters (failed accepts and the time spent backing off).
+    pub fn metrics(&self) -> &RuntimeMetrics {
+        &self.metrics
+    }
+
     pub async fn stop(&self) {
         let _ = self.ask(Command::Stop).await;
     }
@@ -291,12 +357,14 @@ pub fn spawn(node: Node, keys: Keypair, listener: TcpListener, config: RuntimeCo
     let mut rng = ChaCha20Rng::from_seed(config.seed);
     let mut accept_seed = [0u8; 32];
     rand_chacha::rand_core::RngCore::fill_bytes(&mut rng, &mut accept_seed);
+    let metrics = std::sync::Arc::new(RuntimeMetrics::default());
     let accept_task = tokio::spawn(accept_loop(
         listener,
         keys.clone(),
         config.network_key,
         accept_seed,
         ev_tx.clone(),
+        metrics.clone(),
     ));
     tokio::spawn(async move {
         let mut actor = Actor {
@@ -311,7 +379,12 @@ pub fn spawn(node: Node, keys: Keypair, listener: TcpListener, config: RuntimeCo
         actor.run(cmd_rx, ev_rx).await;
         accept_task.abort();
     });
-    NodeHandle { tx: cmd_tx, id, addr }
+    NodeHandle {
+        tx: cmd_tx,
+        id,
+        addr,
+        metrics,
+    }
 }
 
 async fn accept_loop(
@@ -320,12 +393,22 @@ async fn accept_loop(
     net: [u8; 32],
     seed: [u8; 32],
     ev_tx: mpsc::UnboundedSender<Event>,
+    metrics: std::sync::Arc<RuntimeMetrics>,
 ) {
     let mut rng = ChaCha20Rng::from_seed(seed);
     let mut n: u64 = 0;
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let Ok((tcp, from)) = listener.accept().await else {
-            continue;
+        let (tcp, from) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff.succeeded();
+                accepted
+            }
+            Err(e) => {
+                let pause = backoff.failed(&e, &metrics, tokio::time::Instant::now().into_std());
+                tokio::time::sleep(pause).await;
+                continue;
+            }
         };
         n += 1;
         let conn = ConnId(n);

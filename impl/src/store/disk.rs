@@ -47,10 +47,12 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::log::{
-    self, decode_head, decode_payload, encode_record, index_header, log_header, read_at, record_crc,
-    sync_dir, write_at, IndexEntry, Scanner, Step, INDEX_ENTRY_LEN, INDEX_FILE, INDEX_HEADER_LEN, LOG_FILE,
-    LOG_HEADER_LEN, MAX_PAYLOAD, PAYLOAD_FIXED, RECORD_HEADER_LEN,
+    self, damaged_complete_record, decode_head, decode_payload, encode_record, index_header, log_header,
+    read_at, record_crc, sync_dir, write_at, IndexEntry, Scanner, Step, INDEX_ENTRY_LEN, INDEX_FILE,
+    INDEX_HEADER_LEN, LOG_FILE, LOG_HEADER_LEN, MAX_PAYLOAD, PAYLOAD_FIXED, RECORD_HEADER_LEN,
 };
+use super::own_feed::{self, Marker};
+use super::recovery::{self, Recovery};
 use super::{check_batch, Latest, Store, StoreError, StoredMsg};
 use crate::identity::FeedId;
 use crate::legacy::message::MsgId;
@@ -100,6 +102,16 @@ pub struct OpenReport {
     pub index_reason: Option<String>,
     /// Entries added to an index that was a correct but incomplete account of the log.
     pub index_caught_up: u64,
+    /// Every change open made to make the store usable (also logged at WARN and appended to
+    /// `recovery.log`).
+    pub recoveries: Vec<Recovery>,
+}
+
+impl OpenReport {
+    /// Whether open had to change anything but a missing index on a new store.
+    pub fn recovered(&self) -> bool {
+        !self.recoveries.is_empty()
+    }
 }
 
 /// Where a record is in the log.
@@ -186,6 +198,10 @@ pub struct DiskStore {
     idx: Indexes,
     poisoned: Option<String>,
     scratch: Vec<u8>,
+    /// The node's own feed, whose head the marker ([`own_feed`]) records.
+    owner: Option<FeedId>,
+    /// The sequence the marker holds now.
+    marker_seq: u64,
 }
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -347,6 +363,12 @@ fn scan_log(
                 reason,
                 resync: None,
             } => {
+                if let Some(damage) = damaged_complete_record(log, offset, file_len)? {
+                    return Err(corrupt(format!(
+                        "record at offset {offset}: {reason}: {damage}. Open does not drop it; \
+                         `doctor --repair` cuts it (and records that in recovery.log)"
+                    )));
+                }
                 report.truncated_bytes = file_len - offset;
                 report.truncated_reason = Some(format!("torn tail at offset {offset}: {reason}"));
                 s.end = offset;
@@ -390,6 +412,61 @@ fn trust_index(log: &File, file_len: u64, entries: &[IndexEntry]) -> Result<(Ind
         }
     }
     Ok((idx, at))
+}
+
+/// Turns what open did into [`Recovery`] records: logged at WARN and appended to
+/// `recovery.log`. A failure to append is logged and does not fail the open (the store itself
+/// is sound).
+fn record_recoveries(dir: &Path, report: &mut OpenReport) {
+    let kept = report.records;
+    let mut found = Vec::new();
+    if report.truncated_bytes > 0 {
+        let reason = report.truncated_reason.clone().unwrap_or_default();
+        let header = reason == "torn log header";
+        found.push(Recovery {
+            action: if header {
+                "torn_header_rewritten"
+            } else {
+                "torn_tail_cut"
+            }
+            .into(),
+            by: "open".into(),
+            records_kept: kept,
+            records_dropped: 0,
+            bytes_cut: report.truncated_bytes,
+            offset: Some(if header { 0 } else { report.log_bytes }),
+            detail: reason,
+        });
+    }
+    if report.index_rebuilt {
+        found.push(Recovery {
+            action: "index_rebuilt".into(),
+            by: "open".into(),
+            records_kept: kept,
+            records_dropped: 0,
+            bytes_cut: 0,
+            offset: None,
+            detail: report.index_reason.clone().unwrap_or_default(),
+        });
+    }
+    if report.index_caught_up > 0 {
+        found.push(Recovery {
+            action: "index_caught_up".into(),
+            by: "open".into(),
+            records_kept: kept,
+            records_dropped: 0,
+            bytes_cut: 0,
+            offset: None,
+            detail: format!(
+                "{} index entries added after the log's last synced records",
+                report.index_caught_up
+            ),
+        });
+    }
+    for r in &found {
+        let _ = recovery::record(dir, r);
+    }
+    report.recoveries = found;
 }
 
 impl DiskStore {
@@ -511,7 +588,12 @@ impl DiskStore {
                 if policy != SyncPolicy::Never {
                     log.sync_data()?;
                 }
-                report.index_rebuilt = true;
+                // A new store (or one whose every record was a torn tail) has no index yet:
+                // writing the first one is not a recovery.
+                let new_store = s.entries.is_empty()
+                    && matches!(&loaded, Err(f) if f.missing)
+                    && report.truncated_bytes == 0;
+                report.index_rebuilt = !new_store;
                 report.index_reason = Some(why);
                 (write_index(dir, &s.entries)?, s.entries.len() as u64)
             }
@@ -521,6 +603,7 @@ impl DiskStore {
         report.feeds = s.idx.feeds.len() as u64;
         report.log_bytes = s.end;
         report.records_checked = s.checked;
+        record_recoveries(dir, &mut report);
         let store = DiskStore {
             dir: dir.to_path_buf(),
             policy,
@@ -532,12 +615,44 @@ impl DiskStore {
             idx: s.idx,
             poisoned: None,
             scratch: Vec::new(),
+            owner: None,
+            marker_seq: 0,
         };
         Ok((store, report))
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Makes `me` the owner of this store: from now on, each `sync` that makes more of `me`'s
+    /// messages durable records the new head in the own-feed marker ([`own_feed`]). Returns
+    /// the marker as it was (`None` if absent or unreadable).
+    pub fn set_owner(&mut self, me: FeedId) -> io::Result<Option<Marker>> {
+        let marker = own_feed::read_marker(&self.dir)?.and_then(Result::ok);
+        self.owner = Some(me);
+        self.marker_seq = marker.filter(|m| m.id == me).map_or(0, |m| m.sequence);
+        self.update_marker();
+        Ok(marker)
+    }
+
+    /// Writes the marker if the owner's durable head moved past it. A failure is logged: the
+    /// marker is a safety net, not the data.
+    fn update_marker(&mut self) {
+        let Some(me) = self.owner else { return };
+        let head = self.idx.latest_seq(&me);
+        if head <= self.marker_seq {
+            return;
+        }
+        let first = self.marker_seq == 0;
+        let m = Marker {
+            id: me,
+            sequence: head,
+        };
+        match own_feed::write_marker(&self.dir, &m, first && self.policy != SyncPolicy::Never) {
+            Ok(()) => self.marker_seq = head,
+            Err(e) => tracing::warn!(dir = %self.dir.display(), "could not write the own-feed marker: {e}"),
+        }
     }
 
     pub fn policy(&self) -> SyncPolicy {
@@ -618,6 +733,7 @@ impl Store for DiskStore {
         if self.pending.is_empty() {
             return Ok(());
         }
+        self.update_marker();
         if let Some(index) = &self.index {
             let bytes: Vec<u8> = self.pending.iter().flat_map(|e| e.encode()).collect();
             let at = INDEX_HEADER_LEN + self.index_entries * INDEX_ENTRY_LEN as u64;

@@ -7,7 +7,13 @@
 //! every blob. With `repair` it cuts a torn tail, rebuilds the index from the log (only when the
 //! log is otherwise sound) and removes leftover temporary blob files; it never drops a good
 //! record, so corruption in the middle of the log, invalid messages and damaged blobs are
-//! reported and left for a human.
+//! reported and left for a human. The one bad record it does cut is a damaged *last* record
+//! (complete, bad checksum, nothing good after it), which the store refuses to open with; each
+//! repair is appended to `recovery.log` like the store's own recoveries.
+//!
+//! It also reports the past recoveries `recovery.log` holds, a log that is missing or empty
+//! while the index, blobs or the own-feed marker show the directory was in use (`log_lost`),
+//! and a log holding fewer of the owner's messages than the marker records (`own_feed_behind`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
@@ -16,7 +22,12 @@ use std::path::{Path, PathBuf};
 
 use super::blobs::{read_checked, walk, Found};
 use super::disk::{load_index, write_index};
-use super::log::{decode_payload, log_header, write_at, IndexEntry, Scanner, Step, LOG_FILE, LOG_HEADER_LEN};
+use super::log::{
+    damaged_complete_record, decode_payload, log_header, write_at, IndexEntry, Scanner, Step, LOG_FILE,
+    LOG_HEADER_LEN,
+};
+use super::own_feed;
+use super::recovery::{self, Recovery};
 use super::StoreError;
 use crate::feed::{validate_next, FeedState};
 use crate::identity::FeedId;
@@ -28,6 +39,7 @@ use crate::legacy::{parse, to_signing_units, Mode};
 pub struct Problem {
     /// What kind of problem: `log_missing`, `bad_header`, `torn_header`, `torn_tail`,
     /// `corrupt_record`, `undecodable_record`, `out_of_order`, `duplicate_id`,
+    /// `damaged_record`, `log_lost`, `own_feed_behind`,
     /// `unparsable_value`, `invalid_message`, `record_mismatch`, `non_canonical_value`,
     /// `index_missing`, `index_inconsistent`, `index_behind`, `blob_mismatch`, `blob_unreadable`,
     /// `blob_temp`, `blob_stray`.
@@ -71,6 +83,10 @@ pub struct DoctorReport {
     pub problems: Vec<Problem>,
     /// What `repair` did.
     pub repairs: Vec<String>,
+    /// Past recoveries, from `recovery.log`.
+    pub history: recovery::History,
+    /// Each feed's last sequence in the log.
+    pub own_heads: BTreeMap<FeedId, u64>,
 }
 
 impl DoctorReport {
@@ -126,7 +142,11 @@ impl std::fmt::Display for DoctorReport {
             self.blob_bytes
         )?;
         if self.is_clean() {
-            return writeln!(f, "clean");
+            writeln!(f, "clean")?;
+            for l in self.history_lines() {
+                writeln!(f, "{l}")?;
+            }
+            return Ok(());
         }
         let repaired = self.problems.iter().filter(|p| p.repaired).count();
         let n = self.problems.len();
@@ -142,7 +162,41 @@ impl std::fmt::Display for DoctorReport {
         for r in &self.repairs {
             writeln!(f, "  repaired: {r}")?;
         }
+        for l in self.history_lines() {
+            writeln!(f, "{l}")?;
+        }
         Ok(())
+    }
+}
+
+impl DoctorReport {
+    /// The past recoveries, as lines to print after the report.
+    pub fn history_lines(&self) -> Vec<String> {
+        let h = &self.history;
+        if h.recoveries.is_empty() && h.unreadable_lines == 0 {
+            return vec!["past recoveries: none recorded".into()];
+        }
+        let dropped: u64 = h.recoveries.iter().map(|r| r.records_dropped).sum();
+        let cut: u64 = h.recoveries.iter().map(|r| r.bytes_cut).sum();
+        let mut out = vec![format!(
+            "past recoveries: {}{} ({dropped} records dropped, {cut} bytes cut in all){}",
+            h.recoveries.len(),
+            if h.truncated { " or more" } else { "" },
+            if h.unreadable_lines > 0 {
+                format!(", {} unreadable lines", h.unreadable_lines)
+            } else {
+                String::new()
+            }
+        )];
+        const SHOWN: usize = 10;
+        let skip = h.recoveries.len().saturating_sub(SHOWN);
+        if skip > 0 {
+            out.push(format!("  ... {skip} earlier ones"));
+        }
+        for r in &h.recoveries[skip..] {
+            out.push(format!("  recovery: {r}"));
+        }
+        out
     }
 }
 
@@ -165,9 +219,56 @@ pub fn run_with(dir: &Path, repair: bool, hmac_key: Option<&[u8; 32]>) -> Result
         dir: dir.to_path_buf(),
         ..Default::default()
     };
+    check_own_feed(dir, &mut r)?;
     check_log(dir, repair, hmac_key, &mut r)?;
     check_blobs(dir, repair, &mut r)?;
+    check_marker(dir, &mut r)?;
+    r.history = recovery::history(dir)?;
     Ok(r)
+}
+
+/// Only the log, without repairing, for [`super::verify`].
+pub(crate) fn check_log_only(dir: &Path, hmac_key: Option<&[u8; 32]>) -> Result<DoctorReport, StoreError> {
+    let mut r = DoctorReport {
+        dir: dir.to_path_buf(),
+        ..Default::default()
+    };
+    check_log(dir, false, hmac_key, &mut r)?;
+    Ok(r)
+}
+
+/// A log that is gone while the rest of the directory shows it was in use.
+fn check_own_feed(dir: &Path, r: &mut DoctorReport) -> Result<(), StoreError> {
+    let ev = own_feed::inspect(dir)?;
+    if let Some(why) = ev.lost_log() {
+        r.problem(
+            "log_lost",
+            None,
+            format!("{why}: a node starting here would fork its own feed; restore log.bin"),
+        );
+    }
+    Ok(())
+}
+
+/// The marker against the log (after `check_log`, which counts the feeds).
+fn check_marker(dir: &Path, r: &mut DoctorReport) -> Result<(), StoreError> {
+    let Some(Ok(m)) = own_feed::read_marker(dir)? else {
+        return Ok(());
+    };
+    let in_log = r.own_heads.get(&m.id).copied().unwrap_or(0);
+    if let Some((have, marked)) = own_feed::own_feed_behind(Some(&m), &m.id, in_log) {
+        r.problem(
+            "own_feed_behind",
+            None,
+            format!(
+                "the log holds {} up to sequence {have}, the marker says it published up to {marked}: \
+                 the log lost messages (restored from an older copy?); the node must sync its own \
+                 feed from peers before it publishes",
+                m.id
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn check_log(
@@ -225,7 +326,7 @@ fn check_log(
     let mut seqs: BTreeMap<FeedId, u64> = BTreeMap::new();
     let mut ids: BTreeSet<MsgId> = BTreeSet::new();
     let mut states: BTreeMap<FeedId, FeedState> = BTreeMap::new();
-    let mut torn: Option<(u64, usize)> = None;
+    let mut torn: Option<(u64, usize, bool)> = None;
     let mut sc = Scanner::new(&log, LOG_HEADER_LEN, len);
     loop {
         let (offset, payload) = match sc.next_step()? {
@@ -250,12 +351,16 @@ fn check_log(
                 reason,
                 resync: None,
             } => {
-                let p = r.problem(
-                    "torn_tail",
-                    Some(offset),
-                    format!("{} bytes: {reason}", len - offset),
-                );
-                torn = Some((offset, p));
+                let damaged = damaged_complete_record(&log, offset, len)?;
+                let p = match &damaged {
+                    Some(d) => r.problem("damaged_record", Some(offset), format!("{reason}: {d}")),
+                    None => r.problem(
+                        "torn_tail",
+                        Some(offset),
+                        format!("{} bytes: {reason}", len - offset),
+                    ),
+                };
+                torn = Some((offset, p, damaged.is_some()));
                 break;
             }
         };
@@ -357,16 +462,37 @@ fn check_log(
         }
     }
     r.feeds = seqs.len() as u64;
+    r.own_heads = seqs.clone();
 
-    if let Some((offset, p)) = torn {
+    if let Some((offset, p, damaged)) = torn {
         if repair {
             log.set_len(offset)?;
             log.sync_all()?;
             r.problems[p].repaired = true;
-            r.repairs.push(format!(
-                "cut the torn tail: {} bytes at offset {offset}",
-                len - offset
-            ));
+            let what = if damaged {
+                "the damaged last record"
+            } else {
+                "the torn tail"
+            };
+            r.repairs
+                .push(format!("cut {what}: {} bytes at offset {offset}", len - offset));
+            let _ = recovery::record(
+                dir,
+                &Recovery {
+                    action: if damaged {
+                        "damaged_record_dropped"
+                    } else {
+                        "torn_tail_cut"
+                    }
+                    .into(),
+                    by: "doctor".into(),
+                    records_kept: r.records,
+                    records_dropped: u64::from(damaged),
+                    bytes_cut: len - offset,
+                    offset: Some(offset),
+                    detail: r.problems[p].detail.clone(),
+                },
+            );
         }
     }
 
@@ -414,6 +540,18 @@ fn check_log(
                 "rebuilt index.bin from the log ({} entries)",
                 entries.len()
             ));
+            let _ = recovery::record(
+                dir,
+                &Recovery {
+                    action: "index_rebuilt".into(),
+                    by: "doctor".into(),
+                    records_kept: entries.len() as u64,
+                    records_dropped: 0,
+                    bytes_cut: 0,
+                    offset: None,
+                    detail: r.problems[p].detail.clone(),
+                },
+            );
         }
     }
     Ok(())

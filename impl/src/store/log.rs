@@ -28,7 +28,8 @@
 //! matches. Scanning stops at the first record that is not good. A crash while appending leaves
 //! a prefix of the bytes written (maybe followed by zeros or garbage where the file system
 //! extended the file before the data reached the disk), so after a torn write no good record
-//! follows. The scanner therefore looks for a good record at every later byte offset: if one
+//! follows. The scanner therefore looks for a good record at every later byte offset
+//! ([`find_good_record`], one pass over the rest of the file whatever it holds): if one
 //! exists, the bad record is corruption in the middle of the log (an error: records after it
 //! would be lost by truncating); if none does, it is a torn tail (truncated on open). A chance
 //! match of a 32-bit checksum in garbage can only turn a torn tail into an error, never the
@@ -91,6 +92,9 @@ pub fn index_header() -> [u8; 16] {
 }
 
 /// The checksum of a record: CRC-32 of its length field and payload.
+///
+/// The resync search ([`find_good_record`]) computes the same value another way, from prefix
+/// checksums; a unit test keeps the two in step.
 pub fn record_crc(len: u32, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&len.to_le_bytes());
@@ -414,19 +418,7 @@ impl<'f> Scanner<'f> {
                 Ok(Step::Record { offset: off, payload })
             }
             Err(reason) => {
-                let mut resync = None;
-                let last = self
-                    .win
-                    .end
-                    .saturating_sub(RECORD_HEADER_LEN + PAYLOAD_FIXED as u64);
-                let mut q = off + 1;
-                while q <= last {
-                    if self.check_at(q)?.is_ok() {
-                        resync = Some(q);
-                        break;
-                    }
-                    q += 1;
-                }
+                let resync = find_good_record(self.win.file, off + 1, self.win.end)?;
                 Ok(Step::Bad {
                     offset: off,
                     reason,
@@ -434,5 +426,250 @@ impl<'f> Scanner<'f> {
                 })
             }
         }
+    }
+}
+
+/// Whether the bad record at `offset` (one after which no good record follows) is a *complete*
+/// record that was damaged rather than a torn write: its length is in bounds, all its bytes are
+/// in the file, and its value is whole JSON text (no zero byte, ending in `}`). A torn write
+/// leaves the record short, or with zeros where the file system extended the file before the
+/// data reached the disk; JSON text never holds a zero byte, and every stored value is an
+/// object. Returns a description of the damage, or `None` for what may be a torn write.
+pub fn damaged_complete_record(file: &File, offset: u64, end: u64) -> io::Result<Option<String>> {
+    if end < offset + RECORD_HEADER_LEN {
+        return Ok(None);
+    }
+    let mut h = [0u8; RECORD_HEADER_LEN as usize];
+    read_at(file, offset, &mut h)?;
+    let len = u32_at(&h, 0);
+    if !(PAYLOAD_FIXED..=MAX_PAYLOAD).contains(&(len as usize))
+        || u64::from(len) > end - offset - RECORD_HEADER_LEN
+    {
+        return Ok(None);
+    }
+    let mut payload = vec![0u8; len as usize];
+    read_at(file, offset + RECORD_HEADER_LEN, &mut payload)?;
+    let value = &payload[PAYLOAD_FIXED..];
+    if value.last() != Some(&b'}') || value.contains(&0) {
+        return Ok(None);
+    }
+    let after = end - offset - RECORD_HEADER_LEN - u64::from(len);
+    Ok(Some(format!(
+        "a complete record of {len} bytes fails its checksum ({after} bytes follow it); its value \
+         is whole JSON text, so this is damage, not a torn write"
+    )))
+}
+
+/// The reflected CRC-32 (IEEE) polynomial.
+const CRC_POLY: u32 = 0xEDB8_8320;
+
+/// `a * b` modulo the CRC polynomial, both in the reflected bit order (x^0 is bit 31).
+fn mul_mod_poly(a: u32, mut b: u32) -> u32 {
+    let mut m = 1u32 << 31;
+    let mut p = 0u32;
+    while m != 0 {
+        if a & m != 0 {
+            p ^= b;
+        }
+        b = if b & 1 == 1 { (b >> 1) ^ CRC_POLY } else { b >> 1 };
+        m >>= 1;
+    }
+    p
+}
+
+/// `x^(8n)` modulo the CRC polynomial for every payload length `n` in `0..=MAX_PAYLOAD`:
+/// multiplying a raw CRC register by it moves the register past `n` zero bytes.
+fn shift_table() -> &'static [u32] {
+    static T: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let x8 = 1u32 << (31 - 8);
+        let mut t = Vec::with_capacity(MAX_PAYLOAD + 1);
+        let mut p = 1u32 << 31;
+        for _ in 0..=MAX_PAYLOAD {
+            t.push(p);
+            p = mul_mod_poly(p, x8);
+        }
+        t
+    })
+}
+
+/// An event of the resync search, at a position of the stream.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Resync {
+    /// Where it happens: the start of a candidate's payload, or its end (the heap's key).
+    pos: u64,
+    /// The candidate record's offset.
+    offset: u64,
+    /// The checksum its header claims.
+    crc: u32,
+    what: Candidate,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Candidate {
+    /// At the payload's start: the payload length.
+    Start { len: u32 },
+    /// At the payload's end: the CRC register of the length field, moved past the payload and
+    /// combined with the register at the payload's start.
+    End { partial: u32 },
+}
+
+/// The offset of the first good record (length in bounds, fits before `end`, checksum matches)
+/// that starts in `[from, end)`, or `None`.
+///
+/// Linear in the bytes read: the file is read once, front to back, and the CRC register of the
+/// stream from `from` is carried forward (with `crc32fast`, only as far as the next position
+/// that matters). CRC is linear, so the CRC of any range `[a, b)` follows from the registers
+/// at `a` and `b`: the register at `a` moved past `b - a` bytes (a multiplication by
+/// `x^(8(b - a))`) XOR the register at `b`. A candidate record (a plausible length at some
+/// offset) therefore costs one multiplication at its payload's start and one comparison at its
+/// end, instead of a checksum over up to 64 KiB of payload at every offset; a damaged region
+/// where every fourth offset holds a plausible length costs the same per byte as one where
+/// none does. The search stops as soon as no earlier candidate can still turn out good.
+pub fn find_good_record(file: &File, from: u64, end: u64) -> io::Result<Option<u64>> {
+    use std::cmp::Reverse;
+    let shifts = shift_table();
+    let mut heap: std::collections::BinaryHeap<Reverse<Resync>> = Default::default();
+    let mut best: Option<u64> = None;
+    // The standard CRC-32 of the stream `[from, at)`; the register is its complement.
+    let mut at = from;
+    let mut crc_so_far = 0u32;
+    let mut buf = vec![0u8; CHUNK + RECORD_HEADER_LEN as usize];
+    let mut start = from;
+    'chunks: while start < end {
+        // The chunk, and the 8 bytes after it so that every header starting in it is whole.
+        let n = ((end - start) as usize).min(buf.len());
+        read_at(file, start, &mut buf[..n])?;
+        let stop = start + (n.min(CHUNK) as u64);
+        let mut next_event = heap.peek().map_or(u64::MAX, |Reverse(e)| e.pos);
+        for q in start..stop {
+            while next_event <= q {
+                let Reverse(e) = heap.pop().expect("peeked");
+                // Carry the CRC forward to the event (it lies in this chunk).
+                let lo = (at - start) as usize;
+                let hi = (e.pos - start) as usize;
+                let mut h = crc32fast::Hasher::new_with_initial(crc_so_far);
+                h.update(&buf[lo..hi]);
+                crc_so_far = h.finalize();
+                at = e.pos;
+                let register = !crc_so_far;
+                match e.what {
+                    Candidate::Start { len } => {
+                        let head = !crc32fast::hash(&len.to_le_bytes());
+                        heap.push(Reverse(Resync {
+                            pos: e.pos + u64::from(len),
+                            offset: e.offset,
+                            crc: e.crc,
+                            what: Candidate::End {
+                                partial: mul_mod_poly(head ^ register, shifts[len as usize]),
+                            },
+                        }));
+                    }
+                    Candidate::End { partial } => {
+                        if partial ^ register ^ 0xFFFF_FFFF == e.crc && best.is_none_or(|b| e.offset < b) {
+                            best = Some(e.offset);
+                        }
+                    }
+                }
+                if let Some(b) = best {
+                    // Every candidate before `b` has been decided.
+                    if heap.peek().is_none_or(|Reverse(p)| p.offset > b) {
+                        break 'chunks;
+                    }
+                }
+                next_event = heap.peek().map_or(u64::MAX, |Reverse(e)| e.pos);
+            }
+            let i = (q - start) as usize;
+            if end - q < RECORD_HEADER_LEN + PAYLOAD_FIXED as u64 {
+                continue;
+            }
+            let len = u32_at(&buf, i);
+            if (PAYLOAD_FIXED..=MAX_PAYLOAD).contains(&(len as usize))
+                && u64::from(len) <= end - q - RECORD_HEADER_LEN
+            {
+                let pos = q + RECORD_HEADER_LEN;
+                heap.push(Reverse(Resync {
+                    pos,
+                    offset: q,
+                    crc: u32_at(&buf, i + 4),
+                    what: Candidate::Start { len },
+                }));
+                next_event = next_event.min(pos);
+            }
+        }
+        // Carry the CRC to the end of the chunk: the next one starts there.
+        let mut h = crc32fast::Hasher::new_with_initial(crc_so_far);
+        h.update(&buf[(at - start) as usize..(stop - start) as usize]);
+        crc_so_far = h.finalize();
+        at = stop;
+        start = stop;
+    }
+    // Candidates whose payload ends exactly at `end` (the CRC has reached it).
+    if at == end {
+        while let Some(Reverse(e)) = heap.pop() {
+            if let (Candidate::End { partial }, true) = (e.what, e.pos == end) {
+                if partial ^ !crc_so_far ^ 0xFFFF_FFFF == e.crc && best.is_none_or(|b| e.offset < b) {
+                    best = Some(e.offset);
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_form_of_the_checksum_agrees_with_crc32() {
+        // A stream: junk, then a record, then junk; the search must find the record's offset.
+        let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 24) as u8
+        };
+        for (junk, len) in [(0usize, 88usize), (1, 89), (7, 200), (300, 4096), (5, 65536)] {
+            let mut bytes: Vec<u8> = (0..junk).map(|_| next()).collect();
+            let payload: Vec<u8> = (0..len).map(|_| next()).collect();
+            let at = bytes.len() as u64;
+            bytes.extend_from_slice(&(len as u32).to_le_bytes());
+            bytes.extend_from_slice(&record_crc(len as u32, &payload).to_le_bytes());
+            bytes.extend_from_slice(&payload);
+            for tail in [0usize, 3, 100] {
+                let mut b = bytes.clone();
+                b.extend((0..tail).map(|_| 0xFF));
+                let mut f = tempfile_for_test(&b);
+                let found = find_good_record(&f.0, 0, b.len() as u64).unwrap();
+                assert_eq!(found, Some(at), "junk {junk} len {len} tail {tail}");
+                // One bit off anywhere in the record: no good record.
+                let flip = at as usize + 8 + len / 2;
+                b[flip] ^= 4;
+                f = tempfile_for_test(&b);
+                assert_eq!(find_good_record(&f.0, 0, b.len() as u64).unwrap(), None);
+            }
+        }
+    }
+
+    struct TestFile(File, std::path::PathBuf);
+
+    impl Drop for TestFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.1);
+        }
+    }
+
+    fn tempfile_for_test(bytes: &[u8]) -> TestFile {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ssb-log-resync-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        TestFile(File::open(&path).unwrap(), path)
     }
 }

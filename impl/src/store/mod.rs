@@ -3,6 +3,9 @@
 //! append. Two stores implement it: [`MemoryStore`] (for simulation and tests) and [`DiskStore`]
 //! (an append-only log with persisted indexes, see [`log`] and [`disk`]). [`blobs`] stores blobs
 //! by their sha256, and [`doctor`] checks (and with `repair`, mends) a store directory.
+//! [`recovery`] records every change made to make a store usable again, [`own_feed`] holds the
+//! identity-safety checks a node makes before it opens its store, and [`verify`] checks every
+//! stored message's signature when a store is opened.
 //!
 //! Stores are sans-IO friendly in the way that matters for a deterministic simulation: they never
 //! read a clock or draw randomness (the caller passes receive times), and nothing observable
@@ -13,6 +16,9 @@ pub mod disk;
 pub mod doctor;
 pub mod log;
 pub mod memory;
+pub mod own_feed;
+pub mod recovery;
+pub mod verify;
 
 pub use blobs::{BlobId, Blobs, DiskBlobs, MemoryBlobs, MAX_BLOB_SIZE};
 pub use disk::{DiskStore, OpenMode, OpenReport, SyncPolicy};
