@@ -16,6 +16,7 @@ use ssb_conformance::runner::{self, SuiteResult};
 use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
+mod antientropy_cmd;
 mod node_cmd;
 mod scaling_cmd;
 mod sim_cmd;
@@ -109,6 +110,10 @@ enum Command {
     /// (same per-node workload; hubs grow with the node count): reports/sim/scaling.md and
     /// scaling.svg.
     SimScaling(scaling_cmd::ScalingArgs),
+    /// Anti-entropy after van Renesse et al. (reconciliation orderings, flow control) and the
+    /// same measures of EBT and createHistoryStream under a bandwidth cap:
+    /// reports/sim/antientropy/.
+    Antientropy(antientropy_cmd::AntientropyArgs),
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -190,6 +195,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             follows,
         }),
         Command::SimScaling(a) => scaling_cmd::run(a),
+        Command::Antientropy(a) => antientropy_cmd::run(a, workspace_root()),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;

@@ -68,8 +68,8 @@ impl Default for Flow {
     fn default() -> Self {
         Flow {
             initial_rate: 1.0,
-            increase: 0.01,
-            decrease: 0.8,
+            increase: 0.05,
+            decrease: 0.9,
             floor: 0.01,
         }
     }
