@@ -223,3 +223,50 @@ fn ebt_sustains_a_low_rate_under_a_cap_and_not_a_high_one() {
     );
     assert!(uncapped.steps[1].sustained, "{:?}", uncapped.steps[1]);
 }
+
+#[test]
+fn malformed_gossip_is_dropped_not_trusted() {
+    use ssb_sim::antientropy::participant::{Delta, Digest};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let mut p = Participant::new(0, 2, 4, Ordering::ScuttleDepth, None);
+    p.write(0, 7, 10);
+    let forged = |origin, key| Delta {
+        origin,
+        key,
+        version: 99,
+        value: 1,
+        born_us: 0,
+    };
+    // Out of the table, and a rewrite of p's own mapping: both dropped.
+    let out = p.receive(
+        1,
+        Msg::Deltas {
+            deltas: vec![forged(9, 0), forged(1, 9), forged(0, 0)],
+        },
+        None,
+        &mut rng,
+    );
+    assert!(out.is_empty());
+    assert_eq!((p.version(0, 0), p.version(1, 0)), (1, 0));
+    // A digest of the wrong size owes nothing.
+    let out = p.receive(
+        1,
+        Msg::Digest {
+            digest: Digest::Scuttle(vec![0; 7]),
+            rates: None,
+        },
+        None,
+        &mut rng,
+    );
+    let sent: usize = out
+        .iter()
+        .map(|a| match a {
+            Action::Send {
+                msg: Msg::Reply { deltas, .. },
+                ..
+            } => deltas.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(sent, 0);
+}

@@ -282,14 +282,14 @@ impl Participant {
                 if let Some(r) = rates {
                     self.share(r);
                 }
-                self.apply(&deltas);
+                self.apply(from, &deltas);
                 let deltas = self.deltas_for(from, &digest, mtu, rng, &mut out);
                 out.push(Action::Send {
                     to: from,
                     msg: Msg::Deltas { deltas },
                 });
             }
-            Msg::Deltas { deltas } => self.apply(&deltas),
+            Msg::Deltas { deltas } => self.apply(from, &deltas),
         }
         out
     }
@@ -334,7 +334,7 @@ impl Participant {
         out: &mut Vec<Action>,
     ) -> Vec<Delta> {
         let cap = mtu.unwrap_or(usize::MAX);
-        let (mut chosen, available) = match (self.ordering, digest) {
+        let (chosen, available) = match (self.ordering, digest) {
             (Ordering::PreciseOldest | Ordering::PreciseNewest, Digest::Precise(theirs))
                 if theirs.len() == self.version.len() =>
             {
@@ -357,7 +357,7 @@ impl Participant {
                 if theirs.len() == self.n =>
             {
                 // Per origin, the mappings newer than the peer's highest version, oldest first.
-                let mut per: Vec<Vec<usize>> = (0..self.n)
+                let per: Vec<Vec<usize>> = (0..self.n)
                     .map(|r| {
                         let mut v: Vec<usize> = (r * self.k..(r + 1) * self.k)
                             .filter(|&i| self.version[i] > theirs[r])
@@ -396,13 +396,21 @@ impl Participant {
                         }
                     }
                 }
-                for v in per.iter_mut() {
-                    v.clear();
-                }
                 (picked.into_iter().map(|i| self.delta(i)).collect(), available)
             }
             // A digest of the other kind, or of another size: nothing can be owed safely.
-            _ => (Vec::new(), 0),
+            (_, d) => {
+                let len = match d {
+                    Digest::Precise(v) | Digest::Scuttle(v) => v.len(),
+                };
+                tracing::warn!(
+                    participant = self.id,
+                    peer,
+                    entries = len,
+                    "digest of the wrong kind or size: no deltas sent"
+                );
+                (Vec::new(), 0)
+            }
         };
         let overflowed = available > chosen.len();
         if mtu.is_some() {
@@ -415,7 +423,6 @@ impl Participant {
                 sent: chosen.len(),
             });
         }
-        chosen.shrink_to_fit();
         chosen
     }
 
@@ -430,10 +437,12 @@ impl Participant {
     }
 
     /// Takes every delta newer than what is held (its own mappings are never overwritten).
-    fn apply(&mut self, deltas: &[Delta]) {
+    fn apply(&mut self, from: usize, deltas: &[Delta]) {
+        let mut dropped = 0usize;
         for d in deltas {
             let (r, key) = (d.origin as usize, d.key as usize);
             if r >= self.n || key >= self.k || r == self.id {
+                dropped += 1;
                 continue;
             }
             let i = r * self.k + key;
@@ -445,6 +454,15 @@ impl Participant {
             if self.ordering.is_scuttlebutt() {
                 self.max_seen[r] = self.max_seen[r].max(d.version);
             }
+        }
+        if dropped > 0 {
+            tracing::warn!(
+                participant = self.id,
+                from,
+                dropped,
+                of = deltas.len(),
+                "deltas outside the table or for our own mappings dropped"
+            );
         }
     }
 }
