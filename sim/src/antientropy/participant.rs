@@ -84,6 +84,8 @@ struct FlowState {
     /// again while waiting keeps its place: the newer value replaces the older).
     pending: VecDeque<(u32, u64)>,
     waiting: Vec<bool>,
+    /// The value each waiting key will be published with.
+    waiting_value: Vec<u64>,
 }
 
 impl FlowState {
@@ -133,6 +135,7 @@ impl Participant {
                 last_us: 0,
                 pending: VecDeque::new(),
                 waiting: vec![false; k],
+                waiting_value: vec![0; k],
             }),
         }
     }
@@ -177,7 +180,7 @@ impl Participant {
                     f.waiting[key] = true;
                     f.pending.push_back((key as u32, now_us));
                 }
-                self.value[self.id * self.k + key] = value;
+                f.waiting_value[key] = value;
                 self.release(now_us)
             }
         }
@@ -197,11 +200,10 @@ impl Participant {
             };
             f.waiting[key as usize] = false;
             f.tokens -= 1.0;
-            keys.push(key as usize);
+            keys.push((key as usize, f.waiting_value[key as usize]));
         }
-        for key in keys {
-            let v = self.value[self.id * self.k + key];
-            out.push(self.publish(key, v, now_us));
+        for (key, value) in keys {
+            out.push(self.publish(key, value, now_us));
         }
         out
     }
