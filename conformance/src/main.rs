@@ -15,6 +15,7 @@ use ssb_conformance::selection::Requirements;
 use ssb_conformance::{shs1, workspace_root};
 use ssb_vectors::generate;
 
+mod antientropy_cmd;
 mod check_cmd;
 mod node_cmd;
 mod scaling_cmd;
@@ -123,6 +124,10 @@ enum Command {
     /// Suites × implementations from the reports, every disagreement classified:
     /// reports/conformance/matrix.{md,json}.
     Matrix(ssb_conformance::matrix::MatrixArgs),
+    /// Anti-entropy after van Renesse et al. (reconciliation orderings, flow control) and the
+    /// same measures of EBT and createHistoryStream under a bandwidth cap:
+    /// reports/sim/antientropy/.
+    Antientropy(antientropy_cmd::AntientropyArgs),
     /// Run the reference node: a long-running SSB peer on real TCP.
     Node(node_cmd::NodeArgs),
     /// Verify a node's store (every record, signature, chain, index and blob); with --repair,
@@ -189,6 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(cli) => sim_cmd::run(cli, workspace_root().join("reports")),
         Command::SimScaling(a) => scaling_cmd::run(a),
         Command::Matrix(a) => ssb_conformance::matrix::run(a),
+        Command::Antientropy(a) => antientropy_cmd::run(a, workspace_root()),
         Command::Doctor { dir, repair } => {
             let report = ssb_impl::store::doctor::run(&dir, repair)
                 .with_context(|| format!("checking {}", dir.display()))?;

@@ -24,6 +24,7 @@ const AFTER_HELP: &str = "Bundled scenarios (sim/scenarios/NAME.toml; a path to 
   groups         100 nodes, 5 private groups growing to 12 members, box2 messages
   legacy-vs-ebt  the smoke workload by EBT and by createHistoryStream: bandwidth of both
   thousand       1,000 nodes, 10 pubs, 20,000 messages by EBT
+(antientropy-*.toml are the anti-entropy model's: ssb-harness antientropy)
 
 Every failure prints one command that replays it, every override included, e.g.
   ssb-harness sim byzantine --seed 2484 --swarm --set nodes=12

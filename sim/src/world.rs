@@ -127,6 +127,9 @@ pub struct World {
     pub steps: u64,
     /// How fast slow hosts read.
     pub slow_kib_per_s: u64,
+    /// Bytes per second each direction of a link carries (0: no cap): bytes sent are on the
+    /// wire for size / cap after the previous bytes sent that way.
+    pub cap_bytes_per_s: u64,
 }
 
 impl World {
@@ -151,6 +154,7 @@ impl World {
             dirty: Vec::new(),
             steps: 0,
             slow_kib_per_s: 16,
+            cap_bytes_per_s: 0,
         }
     }
 
@@ -358,7 +362,10 @@ impl World {
         l.enc[from].encrypt(plain, &mut out);
         let to = 1 - from;
         let reading = l.read_us_per_kib[to] * out.len() as u64 / 1024;
-        let at = (now + l.latency_us + retransmit).max(l.last_arrival[to] + reading);
+        let wire = (out.len() as u64 * 1_000_000)
+            .checked_div(self.cap_bytes_per_s)
+            .unwrap_or(0);
+        let at = (now + l.latency_us + retransmit + wire).max(l.last_arrival[to] + reading.max(wire));
         l.last_arrival[to] = at;
         l.in_flight[from] += out.len();
         let queued = l.in_flight[from];

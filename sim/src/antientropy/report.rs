@@ -1,0 +1,146 @@
+//! An anti-entropy scenario's outputs in `reports/sim/antientropy/`: every run's samples as
+//! JSON (the same bytes for the same seed), the staleness and stale-mapping figures as SVG, and
+//! a table of the figures the report compares with the paper.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::config::Config;
+use super::figure::{plot, Line};
+use super::simulate::{run, Series};
+
+/// Runs every ordering × flow-control setting of `cfg`, in the scenario's order.
+pub fn run_all(cfg: &Config) -> Vec<Series> {
+    let mut out = Vec::new();
+    for &o in &cfg.orderings {
+        for &f in &cfg.flow_control {
+            out.push(run(cfg, o, f));
+        }
+    }
+    out
+}
+
+/// The time windows of the scenario's steps: (from, to) in seconds.
+fn windows(cfg: &Config) -> Vec<(u64, u64)> {
+    let mut cuts: Vec<u64> = cfg
+        .mtu
+        .iter()
+        .chain(&cfg.update_rate)
+        .map(|s| s.at_s as u64)
+        .filter(|&t| t > 0 && t < cfg.duration_s)
+        .collect();
+    cuts.push(0);
+    cuts.push(cfg.duration_s + 1);
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// Markdown: peak maximum staleness and peak stale mappings per window, per run.
+pub fn table(cfg: &Config, series: &[Series]) -> String {
+    let ws = windows(cfg);
+    let mut s = String::new();
+    let head: Vec<String> = ws.iter().map(|(a, b)| format!("{a}–{b} s")).collect();
+    let _ = writeln!(s, "Peak maximum staleness (s) per window:\n");
+    let _ = writeln!(s, "| run | {} | no stale mapping from |", head.join(" | "));
+    let _ = writeln!(s, "|---|{}---|", "---|".repeat(ws.len()));
+    for x in series {
+        let cells: Vec<String> = ws
+            .iter()
+            .map(|(a, b)| format!("{:.1}", x.peak_staleness(*a, *b)))
+            .collect();
+        let from = x.consistent_from().map_or("never".into(), |t| format!("{t} s"));
+        let _ = writeln!(s, "| {} | {} | {} |", x.label(), cells.join(" | "), from);
+    }
+    let _ = writeln!(s, "\nPeak number of stale mappings per window:\n");
+    let _ = writeln!(s, "| run | {} |", head.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---|".repeat(ws.len()));
+    for x in series {
+        let cells: Vec<String> = ws.iter().map(|(a, b)| x.peak_stale(*a, *b).to_string()).collect();
+        let _ = writeln!(s, "| {} | {} |", x.label(), cells.join(" | "));
+    }
+    if series.iter().any(|x| x.flow_control) {
+        let _ = writeln!(
+            s,
+            "\nFlow control (runs with it): mean maximum update rate and held-back writes:\n"
+        );
+        let _ = writeln!(
+            s,
+            "| run | t (s) | mean max rate (/s) | held back | oldest held back (s) |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for x in series.iter().filter(|x| x.flow_control) {
+            for smp in x.samples.iter().filter(|m| m.t_s % 10 == 0) {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.3} | {} | {:.1} |",
+                    x.label(),
+                    smp.t_s,
+                    smp.mean_max_rate,
+                    smp.backlog,
+                    smp.backlog_age_s
+                );
+            }
+        }
+    }
+    s
+}
+
+/// Writes `NAME.json`, `NAME-staleness.svg`, `NAME-stale.svg` and `NAME.md` under `dir`.
+pub fn write(dir: &Path, cfg: &Config, series: &[Series]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let json = dir.join(format!("{}.json", cfg.name));
+    let mut text = serde_json::to_string(series).map_err(std::io::Error::other)?;
+    text.push('\n');
+    std::fs::write(&json, text)?;
+    written.push(json);
+    let mut marks: Vec<(f64, String)> = Vec::new();
+    for m in &cfg.mtu {
+        marks.push((m.at_s, format!("MTU {}", m.value)));
+    }
+    for r in cfg.update_rate.iter().filter(|r| r.at_s > 0.0) {
+        marks.push((r.at_s, format!("rate {}/s", r.value)));
+    }
+    let line = |f: &dyn Fn(&super::simulate::Sample) -> f64| -> Vec<Line> {
+        series
+            .iter()
+            .map(|x| Line {
+                label: x.label(),
+                points: x.samples.iter().map(|s| (s.t_s as f64, f(s))).collect(),
+            })
+            .collect()
+    };
+    let p = dir.join(format!("{}-staleness.svg", cfg.name));
+    plot(
+        &p,
+        &format!("{}: maximum staleness", cfg.name),
+        "maximum staleness (s)",
+        &line(&|s| s.max_staleness_s),
+        &marks,
+    )?;
+    written.push(p);
+    let p = dir.join(format!("{}-stale.svg", cfg.name));
+    plot(
+        &p,
+        &format!("{}: stale mappings", cfg.name),
+        "number of stale mappings",
+        &line(&|s| s.stale_mappings as f64),
+        &marks,
+    )?;
+    written.push(p);
+    let md = dir.join(format!("{}.md", cfg.name));
+    std::fs::write(
+        &md,
+        format!(
+            "# {} (seed {})\n\n{}\n\nGenerated by `ssb-harness antientropy {}`.\n\n{}",
+            cfg.name,
+            cfg.seed,
+            cfg.description,
+            cfg.name,
+            table(cfg, series)
+        ),
+    )?;
+    written.push(md);
+    Ok(written)
+}
