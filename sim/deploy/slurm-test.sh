@@ -39,15 +39,36 @@ pids=()
 work=$(mktemp -d "${TMPDIR:-/tmp}/ssb-slurm-test.XXXXXX")
 cleanup() {
   local rc=$?
-  if [ -n "${SLURM_CONF:-}" ] && [ -n "${job:-}" ]; then
-    scancel "$job" >/dev/null 2>&1 || true
+  trap '' INT TERM
+  local i p
+  # An unfinished array is cancelled while slurmd still runs, so that slurmd ends each task's
+  # slurmstepd (and the sweep under it); killing the daemons first would orphan them. Done when
+  # no job is left and the node has left COMPLETING (every slurmstepd has reported), or after 20 s.
+  if kill -0 "${ctld_pid:-0}" 2>/dev/null; then
+    [ -z "${job:-}" ] || timeout 10 scancel "$job" >/dev/null 2>&1 || true
+    i=$((SECONDS + 20))
+    while [ "$SECONDS" -lt "$i" ]; do
+      if [ -z "$(timeout 5 squeue --noheader --format=%i 2>/dev/null)" ] \
+        && [ "$(timeout 5 sinfo --noheader --nodes=localhost --format=%T 2>/dev/null)" = idle ]; then
+        break
+      fi
+      sleep 0.5
+    done
   fi
-  local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill "${pids[i]}" 2>/dev/null || true
   done
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    wait "${pids[i]}" 2>/dev/null || true
+  i=$((SECONDS + 10))
+  for p in "${pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$i" ]; do sleep 0.2; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  # Whatever still runs inside the temporary directory was started by this script's Slurm (a
+  # task's sweep has its working directory there, a slurmstepd inherits slurmd's): end it.
+  for p in /proc/[0-9]*; do
+    case "$(readlink "$p/cwd" 2>/dev/null)" in
+      "$work" | "$work"/*) kill -9 "${p#/proc/}" 2>/dev/null || true ;;
+    esac
   done
   rm -rf "$work"
   exit "$rc"
@@ -110,7 +131,9 @@ start_slurm() {
   head -c 1024 /dev/urandom >"$d/munge/munge.key"
   chmod 400 "$d/munge/munge.key"
   local sock="$d/run/munge.socket"
-  munged --foreground --socket="$sock" --key-file="$d/munge/munge.key" \
+  # Each daemon gets its own session, so that a signal to this script's process group (timeout,
+  # Ctrl-C) reaches this script, which then stops the jobs before the daemons.
+  setsid munged --foreground --socket="$sock" --key-file="$d/munge/munge.key" \
     --pid-file="$d/run/munged.pid" --seed-file="$d/munge/munged.seed" \
     --log-file="$d/log/munged.log" >"$d/log/munged.out" 2>&1 &
   pids+=($!)
@@ -160,9 +183,10 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$d/slurm.conf"
-  slurmctld -D -i -f "$SLURM_CONF" >"$d/log/slurmctld.out" 2>&1 &
-  pids+=($!)
-  slurmd -D -N localhost -f "$SLURM_CONF" >"$d/log/slurmd.out" 2>&1 &
+  (cd "$d/state" && exec setsid slurmctld -D -i -f "$SLURM_CONF") >"$d/log/slurmctld.out" 2>&1 &
+  ctld_pid=$!
+  pids+=("$ctld_pid")
+  (cd "$d/spool" && exec setsid slurmd -D -N localhost -f "$SLURM_CONF") >"$d/log/slurmd.out" 2>&1 &
   pids+=($!)
   local state=""
   for i in $(seq 60); do
