@@ -138,13 +138,14 @@ start_slurm() {
     --log-file="$d/log/munged.log" >"$d/log/munged.out" 2>&1 &
   pids+=($!)
   local i
+  local munged_pid=$!
   for i in $(seq 50); do
     if munge -n --socket="$sock" 2>/dev/null | unmunge --socket="$sock" >/dev/null 2>&1; then
       break
     fi
-    if [ "$i" = 50 ]; then
+    if [ "$i" = 50 ] || ! kill -0 "$munged_pid" 2>/dev/null; then
       logs "$d/log/munged.out"
-      no_slurm="munged did not start (a credential did not round-trip in 10 s)"
+      no_slurm="munged did not start (no credential round-trip; its log is above)"
       return 1
     fi
     sleep 0.2
@@ -188,11 +189,11 @@ EOF
   pids+=("$ctld_pid")
   (cd "$d/spool" && exec setsid slurmd -D -N localhost -f "$SLURM_CONF") >"$d/log/slurmd.out" 2>&1 &
   pids+=($!)
-  local state=""
-  for i in $(seq 60); do
-    state=$(sinfo --noheader --nodes=localhost --format=%T 2>/dev/null || true)
+  local state="" deadline=$((SECONDS + 30))
+  while :; do
+    state=$(timeout 10 sinfo --noheader --nodes=localhost --format=%T 2>/dev/null || true)
     [ "$state" = idle ] && break
-    if [ "$i" = 60 ]; then
+    if [ "$SECONDS" -ge "$deadline" ]; then
       logs "$d/log/slurmctld.out" "$d/log/slurmctld.log" "$d/log/slurmd.out" "$d/log/slurmd.log"
       no_slurm="the node did not turn idle in 30 s (sinfo says '${state:-nothing}')"
       return 1
@@ -208,15 +209,16 @@ export SEEDS SHARDS HARNESS SCENARIOS="$SCENARIO" OUT="$out"
 start=$(date +%s)
 if [ -z "$no_slurm" ] && start_slurm; then
   say "sbatch --array=0-$((SHARDS - 1)) sim/deploy/slurm-sweep.sh (seeds $SEEDS, $SHARDS shards)"
-  job=$(sbatch --parsable --array="0-$((SHARDS - 1))" --cpus-per-task=1 --time=00:05:00 \
+  job=$(timeout 30 sbatch --parsable --array="0-$((SHARDS - 1))" --cpus-per-task=1 --time=00:05:00 \
     --chdir="$out" --output="$out/task-%a.log" sim/deploy/slurm-sweep.sh)
   say "submitted array job $job"
   # Poll until no task of the array is queued or running (at most 150 s).
-  for i in $(seq 300); do
-    left=$(squeue --noheader --jobs="$job" --format=%i 2>/dev/null | wc -l)
+  deadline=$((SECONDS + 150))
+  while :; do
+    left=$(timeout 10 squeue --noheader --jobs="$job" --format=%i 2>/dev/null | wc -l)
     [ "$left" = 0 ] && break
-    if [ "$i" = 300 ]; then
-      squeue --jobs="$job" || true
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      timeout 10 squeue --jobs="$job" || true
       logs "$out"/task-*.log
       fail "the array did not finish in 150 s"
     fi
@@ -226,7 +228,7 @@ if [ -z "$no_slurm" ] && start_slurm; then
   job=""
   # No accounting daemon here, so each task's end is read from the controller's memory of it.
   for k in $(seq 0 $((SHARDS - 1))); do
-    line=$(scontrol show job "${job_done}_$k" 2>/dev/null | tr ' ' '\n' \
+    line=$(timeout 10 scontrol show job "${job_done}_$k" 2>/dev/null | tr ' ' '\n' \
       | grep -E '^(JobState|ExitCode)=' | tr '\n' ' ')
     say "task $k: ${line:-no record}"
     case "$line" in
