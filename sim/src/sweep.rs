@@ -264,6 +264,26 @@ pub fn merge(parts: Vec<SweepFile>) -> Result<SweepFile, String> {
         wall_s: 0.0,
         runs: Vec::new(),
     };
+    // Shards of one sweep must all be there, once each: a missing shard would pass unseen.
+    let shards: Vec<Shard> = parts.iter().filter_map(|p| p.shard).collect();
+    if !shards.is_empty() {
+        if shards.len() != parts.len() {
+            return Err("cannot merge shards with a sweep that was not sharded".into());
+        }
+        let count = shards[0].count;
+        if shards.iter().any(|s| s.count != count) {
+            return Err("the shards come from sweeps split into different numbers of shards".into());
+        }
+        let mut have: Vec<u64> = shards.iter().map(|s| s.index).collect();
+        have.sort_unstable();
+        let missing: Vec<u64> = (0..count).filter(|k| !have.contains(k)).collect();
+        if !missing.is_empty() {
+            return Err(format!("shards {missing:?} of {count} are missing"));
+        }
+        if have.len() as u64 != count {
+            return Err(format!("a shard of {count} is given twice"));
+        }
+    }
     let mut seen: BTreeMap<Task, Outcome> = BTreeMap::new();
     for p in &parts {
         if p.swarm != out.swarm {
@@ -449,6 +469,18 @@ mod tests {
         }
         assert!(Shard::parse("3/3").is_err());
         assert!(Shard::parse("1").is_err());
+    }
+
+    #[test]
+    fn a_merge_needs_every_shard_once() {
+        let shard = |k: u64| {
+            let mut f = file(vec![outcome("smoke", k, RunStatus::Held)]);
+            f.shard = Some(Shard { index: k, count: 3 });
+            f
+        };
+        assert!(merge(vec![shard(0), shard(1), shard(2)]).is_ok());
+        assert!(merge(vec![shard(0), shard(2)]).unwrap_err().contains("[1]"));
+        assert!(merge(vec![shard(0), shard(1), shard(1)]).is_err());
     }
 
     #[test]
