@@ -158,12 +158,12 @@ impl Session {
                 }
             }
             Some(Note::Replicate { receive: false, .. }) => {
-                // A lazy peer hears of the news through a note; having the news, we ask it for
-                // nothing (its later notes say when it gets ahead of us).
-                let n = Note::Replicate {
-                    sequence,
-                    receive: false,
-                };
+                // A lazy peer hears of the news through a note. The note keeps our receive flag
+                // as it was: news from elsewhere does not revoke a request made of this peer
+                // (if it was our source, a later duplicate from it ends the request; if it was
+                // the peer asked for messages we lack, clearing the flag would stall the feed).
+                let receive = self.told.get(&feed).is_some_and(|t| t.wants_messages());
+                let n = Note::Replicate { sequence, receive };
                 self.told.insert(feed, n);
                 notes_of(&mut actions, feed, n);
             }

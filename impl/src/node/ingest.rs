@@ -199,6 +199,9 @@ impl Node {
         }
         self.index_private(&m);
         self.fan_out(author, seq, from.map(|(c, _)| c));
+        if from.is_some() {
+            self.review_source(author);
+        }
         Ingested::Appended
     }
 
