@@ -683,12 +683,13 @@ impl Node {
         self.switch_source(feed, eager, ours);
     }
 
-    /// Asks the first other connection known to hold more of `feed` than we do to send it.
+    /// Asks the first other connection known to hold more of `feed` than we do to send it,
+    /// passing over those that sent an invalid message of it this session.
     pub(super) fn switch_source(&mut self, feed: FeedId, from: ConnId, ours: u64) {
         let next = self.conns.iter().find_map(|(id, c)| {
             let (_, s) = c.ebt.as_ref()?;
             let held = s.their_note(&feed)?.sequence()?;
-            (*id != from && held > ours).then_some(*id)
+            (*id != from && held > ours && !s.sent_invalid(&feed)).then_some(*id)
         });
         let Some(next) = next else { return };
         self.eager.insert(feed, next);
