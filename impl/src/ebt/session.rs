@@ -7,8 +7,11 @@
 //! receive flag) when the node says so: in the opening if no other peer sends it, later when the
 //! peer announces more than we hold and the node has no better source (`ask`). A peer that sends
 //! a message we already hold is asked to stop sending that feed (the lazy side of the tree).
+//! A peer that sends an invalid message of a feed is told to stop sending it and is never asked
+//! for it again this session, whatever it claims to hold: two such peers would otherwise take
+//! turns as the feed's source while an honest third is never asked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::clock::{Note, Notes};
 use crate::identity::FeedId;
@@ -36,6 +39,8 @@ pub struct Session {
     known: BTreeMap<FeedId, u64>,
     /// Messages received from this peer that we already held.
     pub duplicates: u64,
+    /// Feeds the peer sent an invalid message of, this session: not asked of it again.
+    invalid: BTreeSet<FeedId>,
 }
 
 fn notes_of(actions: &mut Vec<Action>, feed: FeedId, note: Note) {
@@ -105,7 +110,10 @@ impl Session {
                     // The peer's note is the truth about what it holds (it may have lost some).
                     self.known.insert(feed, their_seq);
                     let asked = told.is_some_and(Note::wants_messages);
-                    let want = their_seq > our_seq && !asked && ask(&feed, their_seq);
+                    let want = their_seq > our_seq
+                        && !asked
+                        && !self.invalid.contains(&feed)
+                        && ask(&feed, their_seq);
                     if theirs.wants_messages() && our_seq > their_seq {
                         actions.push(Action::SendRange {
                             feed,
@@ -158,12 +166,12 @@ impl Session {
                 }
             }
             Some(Note::Replicate { receive: false, .. }) => {
-                // A lazy peer hears of the news through a note; having the news, we ask it for
-                // nothing (its later notes say when it gets ahead of us).
-                let n = Note::Replicate {
-                    sequence,
-                    receive: false,
-                };
+                // A lazy peer hears of the news through a note. The note keeps our receive flag
+                // as it was: news from elsewhere does not revoke a request made of this peer
+                // (if it was our source, a later duplicate from it ends the request; if it was
+                // the peer asked for messages we lack, clearing the flag would stall the feed).
+                let receive = self.told.get(&feed).is_some_and(|t| t.wants_messages());
+                let n = Note::Replicate { sequence, receive };
                 self.told.insert(feed, n);
                 notes_of(&mut actions, feed, n);
             }
@@ -186,6 +194,24 @@ impl Session {
         };
         self.told.insert(feed, n);
         vec![Action::SendNotes(Notes::from([(feed, n)]))]
+    }
+
+    /// The peer sent an invalid message of `feed` (we hold `our_seq`): it is told to stop
+    /// sending the feed and is not asked for it again this session.
+    pub fn on_invalid(&mut self, feed: FeedId, our_seq: u64) -> Vec<Action> {
+        self.invalid.insert(feed);
+        self.on_want(
+            feed,
+            Note::Replicate {
+                sequence: our_seq,
+                receive: false,
+            },
+        )
+    }
+
+    /// Whether the peer sent an invalid message of `feed` this session.
+    pub fn sent_invalid(&self, feed: &FeedId) -> bool {
+        self.invalid.contains(feed)
     }
 
     /// We start (or stop) replicating a feed during the session.
@@ -218,5 +244,77 @@ impl Session {
     /// Whether the peer should be sent messages of `feed` (it asked for them).
     pub fn peer_receives(&self, feed: &FeedId) -> bool {
         self.theirs.get(feed).is_some_and(|n| n.wants_messages())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(i: u8) -> FeedId {
+        FeedId([i; 32])
+    }
+
+    fn rx(sequence: u64, receive: bool) -> Note {
+        Note::Replicate { sequence, receive }
+    }
+
+    /// A lazy peer asked for a feed (it announced more than we hold) hears of our news from
+    /// elsewhere with a note that still asks it: clearing the flag would leave the message we
+    /// lack unasked for.
+    #[test]
+    fn news_from_elsewhere_keeps_the_request_made_of_a_lazy_peer() {
+        let f = feed(1);
+        // Another peer was the feed's source when the session opened.
+        let (mut s, _) = Session::open(&Notes::from([(f, rx(19, false))]), None);
+        // The peer holds 21 and does not want the feed from us; we ask it.
+        let out = s.on_notes(
+            &Notes::from([(f, rx(21, false))]),
+            |_| Some(rx(19, true)),
+            |_, _| true,
+        );
+        assert_eq!(out, vec![Action::SendNotes(Notes::from([(f, rx(19, true))]))]);
+        // Message 20 arrives from another peer.
+        let out = s.on_local_append(f, 20, false);
+        assert_eq!(out, vec![Action::SendNotes(Notes::from([(f, rx(20, true))]))]);
+        assert_eq!(s.told_note(&f), Some(rx(20, true)));
+        // A peer we never asked still hears the news as a plain note.
+        let g = feed(2);
+        let (mut s, _) = Session::open(&Notes::from([(g, rx(3, false))]), None);
+        s.on_notes(
+            &Notes::from([(g, rx(3, false))]),
+            |_| Some(rx(3, false)),
+            |_, _| false,
+        );
+        assert_eq!(
+            s.on_local_append(g, 4, false),
+            vec![Action::SendNotes(Notes::from([(g, rx(4, false))]))]
+        );
+    }
+
+    /// A peer that sent an invalid message of a feed is told to stop, and its later claims to
+    /// hold more are not answered with a request; other feeds are unaffected.
+    #[test]
+    fn a_peer_that_sent_an_invalid_message_is_not_asked_again() {
+        let (f, g) = (feed(1), feed(2));
+        let local = Notes::from([(f, rx(2, true)), (g, rx(0, false))]);
+        let (mut s, _) = Session::open(&local, None);
+        assert_eq!(
+            s.on_invalid(f, 2),
+            vec![Action::SendNotes(Notes::from([(f, rx(2, false))]))]
+        );
+        assert!(s.sent_invalid(&f) && !s.sent_invalid(&g));
+        let mut asked = Vec::new();
+        let out = s.on_notes(
+            &Notes::from([(f, rx(9, false)), (g, rx(5, false))]),
+            |x| local.get(x).copied(),
+            |x, _| {
+                asked.push(*x);
+                true
+            },
+        );
+        assert_eq!(asked, vec![g]);
+        assert_eq!(out, vec![Action::SendNotes(Notes::from([(g, rx(0, true))]))]);
+        assert_eq!(s.told_note(&f), Some(rx(2, false)));
     }
 }

@@ -656,20 +656,40 @@ impl Node {
         }
         self.apply_ebt_actions(conn, sid, actions);
         // The sender of a feed says it has nothing we lack: ask a peer that does, if any.
-        for (f, n) in &notes {
-            let ours = self.store.latest(f).map_or(0, |l| l.sequence);
-            if self.eager.get(f) == Some(&conn) && n.sequence().is_none_or(|s| s <= ours) {
-                self.switch_source(*f, conn, ours);
+        for f in notes.keys() {
+            if self.eager.get(f) == Some(&conn) {
+                self.review_source(*f);
             }
         }
     }
 
-    /// Asks the first other connection known to hold more of `feed` than we do to send it.
+    /// Whether the feed's source still holds more than we do, as far as we know (its latest
+    /// note; a source whose note is still on its way is trusted). If it does not, another
+    /// connection that says it holds more is asked instead: the peer that was refused because
+    /// this source claimed as much is never asked otherwise, since it has no news to announce.
+    /// Called when the source's note arrives and after each message it delivers.
+    pub(super) fn review_source(&mut self, feed: FeedId) {
+        let Some(&eager) = self.eager.get(&feed) else {
+            return;
+        };
+        let ours = self.store.latest(&feed).map_or(0, |l| l.sequence);
+        let held = self.conns.get(&eager).and_then(|c| c.ebt.as_ref()).map(|(_, s)| {
+            s.their_note(&feed)
+                .map_or(u64::MAX, |n| n.sequence().unwrap_or(0))
+        });
+        if held.is_some_and(|h| h > ours) {
+            return;
+        }
+        self.switch_source(feed, eager, ours);
+    }
+
+    /// Asks the first other connection known to hold more of `feed` than we do to send it,
+    /// passing over those that sent an invalid message of it this session.
     pub(super) fn switch_source(&mut self, feed: FeedId, from: ConnId, ours: u64) {
         let next = self.conns.iter().find_map(|(id, c)| {
             let (_, s) = c.ebt.as_ref()?;
             let held = s.their_note(&feed)?.sequence()?;
-            (*id != from && held > ours).then_some(*id)
+            (*id != from && held > ours && !s.sent_invalid(&feed)).then_some(*id)
         });
         let Some(next) = next else { return };
         self.eager.insert(feed, next);

@@ -145,21 +145,18 @@ impl Node {
         }
         if let Err(e) = verdict {
             self.reject(peer, format!("invalid message: {e}"));
-            // A sender of invalid messages is no longer the feed's source: ask another peer,
-            // else a peer that claims messages it cannot produce would stall the feed.
+            // A sender of invalid messages is no longer the feed's source, nor a candidate for
+            // it this session: ask another peer, else a peer that claims messages it cannot
+            // produce would stall the feed (and two such peers would take turns).
             if let Some((conn, _)) = from {
+                if let Some((sid, s)) = self.conns.get_mut(&conn).and_then(|c| c.ebt.as_mut()) {
+                    let sid = *sid;
+                    let actions = s.on_invalid(author, have);
+                    self.apply_ebt_actions(conn, sid, actions);
+                }
                 if self.eager.get(&author) == Some(&conn) {
                     self.eager.remove(&author);
                     self.switch_source(author, conn, have);
-                }
-                if let Some((sid, s)) = self.conns.get_mut(&conn).and_then(|c| c.ebt.as_mut()) {
-                    let sid = *sid;
-                    let lazy = crate::ebt::Note::Replicate {
-                        sequence: have,
-                        receive: false,
-                    };
-                    let actions = s.on_want(author, lazy);
-                    self.apply_ebt_actions(conn, sid, actions);
                 }
             }
             return Ingested::Rejected;
@@ -199,6 +196,9 @@ impl Node {
         }
         self.index_private(&m);
         self.fan_out(author, seq, from.map(|(c, _)| c));
+        if from.is_some() {
+            self.review_source(author);
+        }
         Ingested::Appended
     }
 
