@@ -25,5 +25,8 @@ cd "$tmp/away"
 "$tmp/root/bin/ssb-harness" check --strict | tail -n 1
 grep -q '"vectors": "embedded in ssb-harness' reports/conformance/reference/report.json
 [[ -s reports/conformance/reference/report.html ]]
-"$tmp/root/bin/ssb-harness" completions bash | grep -q 'ssb-harness'
+"$tmp/root/bin/ssb-harness" completions bash > "$tmp/completions.bash"
+grep -q 'complete -F' "$tmp/completions.bash"
+# A reader that stops early must not make the binary panic (it did: clap_complete's writer).
+"$tmp/root/bin/ssb-harness" completions bash | head -n 1 > /dev/null
 echo "install: cargo install into a temporary root; the installed binary checked the reference from $(basename "$tmp")/away with the checkout's vectors/ moved aside"

@@ -265,8 +265,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Fuzz(a) => fuzz(a),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "ssb-harness", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            // Generated into memory first: clap_complete panics when its writer fails, and a
+            // reader that closes the pipe early (`| grep -q`, `| head`) is not an error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ssb-harness", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+                Err(e) => Err(e).context("writing the completion script"),
+            }
         }
         Command::Vectors {
             action: VectorsAction::Generate { seed, out },

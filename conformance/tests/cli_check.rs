@@ -351,3 +351,26 @@ fn sim_help_lists_every_bundled_scenario_and_every_flag_has_help() {
         assert!(flag_end < t.len(), "no help for {t:?}");
     }
 }
+
+/// CI's install check once failed here: `completions bash | grep -q` closed the pipe early and
+/// clap_complete panicked on the failed write (exit 101). A reader that stops early is normal.
+#[test]
+fn completions_survive_a_reader_that_closes_the_pipe() {
+    let full = Command::new(HARNESS)
+        .args(["completions", "bash"])
+        .output()
+        .expect("ssb-harness runs");
+    assert_eq!(code(&full), 0, "{}", text(&full));
+    assert!(String::from_utf8_lossy(&full.stdout).contains("_ssb-harness() {") || String::from_utf8_lossy(&full.stdout).contains("complete -F"));
+    // Close our end of stdout before the child writes: its write fails with EPIPE.
+    let mut child = Command::new(HARNESS)
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ssb-harness runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(code(&out), 0, "closed pipe: {}", text(&out));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+}
