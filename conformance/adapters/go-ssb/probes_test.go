@@ -193,7 +193,7 @@ func TestProbeFindingCases(t *testing.T) {
 		{"feed-legacy", "feed-legacy/0058", "", "go-ssb-size-limit"},
 		{"feed-legacy", "feed-legacy/0090", "", "go-ssb-signature-base64"},
 		{"feed-legacy", "feed-legacy/0105", "", "go-ssb-small-order-author"},
-		{"feed-bendybutt", "feed-bendybutt/0027", "", "go-ssb-bendybutt-canonical"},
+		{"feed-bendybutt", "feed-bendybutt/0028", "", "go-ssb-bendybutt-canonical"},
 	}
 	for _, p := range probes {
 		_, oerr := run(t, loadCase(t, p.suite, p.id))
