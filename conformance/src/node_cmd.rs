@@ -64,8 +64,9 @@ pub struct NodeArgs {
     /// marker records), always, or off.
     #[arg(long, default_value = "auto")]
     own_feed_sync: OwnFeedSyncMode,
-    /// Verify every stored message's signature before serving anything: auto (logs up to
-    /// 32 MiB), always or never.
+    /// Verify every stored message's signature before serving anything: auto (all of the log
+    /// on open when it is at most 32 MiB, each record when first read above that), always (on
+    /// open), on-read (each record when first read, before it is served) or never.
     #[arg(long, default_value = "auto")]
     verify_on_open: VerifyOnOpen,
 }
@@ -111,9 +112,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = &lost {
         tracing::warn!("starting over as told (--i-know-this-feed-is-new): {why}");
     }
-    match verify::verify(&args.data, args.verify_on_open, None)
-        .with_context(|| format!("verifying the store in {}", args.data.display()))?
-    {
+    let verified = verify::verify(&args.data, args.verify_on_open, None)
+        .with_context(|| format!("verifying the store in {}", args.data.display()))?;
+    let on_read = args.verify_on_open.verify_on_read(&verified);
+    match verified {
         Verified::Clean { messages } => tracing::info!(messages, "every stored message verified"),
         Verified::Skipped { log_bytes, why } => tracing::info!(log_bytes, "not verified on open: {why}"),
         Verified::Damaged { problems } => {
@@ -129,6 +131,9 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let (mut store, opened) = DiskStore::open(&args.data, SyncPolicy::OnSync)
         .with_context(|| format!("opening the store in {}", args.data.display()))?;
     tracing::info!(?opened, "store opened");
+    // The node reads its whole log once as it starts (follow graph, private index); records
+    // are verified from when it is ready to serve.
+    let arming = on_read.then(|| store.verify_on_read_later(None));
     let marker = store.set_owner(me).context("reading the own-feed marker")?;
     let in_log = store.latest(&me).map_or(0, |l| l.sequence);
     let behind = own_feed_behind(marker.as_ref(), &me, in_log);
@@ -192,6 +197,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = hold.take() {
         node.hold_publishing_until_own_feed_synced(why);
     }
+    if let Some(arming) = arming {
+        arming.arm();
+        background_verify(args.data.clone());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -209,4 +218,38 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The whole log verified on a thread of its own while the node serves (each record is also
+/// verified when it is first read, before it is served): damage is reported at WARN without
+/// waiting for a peer to ask for the damaged record.
+fn background_verify(dir: std::path::PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("verify-log".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match verify::verify(&dir, VerifyOnOpen::Always, None) {
+                Ok(Verified::Clean { messages }) => tracing::info!(
+                    messages,
+                    secs = started.elapsed().as_secs_f64(),
+                    "background verification: every stored message verified"
+                ),
+                Ok(Verified::Damaged { problems }) => {
+                    for p in problems.iter().take(10) {
+                        tracing::warn!("background verification: {p}");
+                    }
+                    tracing::warn!(
+                        problems = problems.len(),
+                        "background verification found damage; damaged records are not served \
+                         (run `ssb-harness doctor {}`)",
+                        dir.display()
+                    );
+                }
+                Ok(Verified::Skipped { .. }) => {}
+                Err(e) => tracing::warn!("background verification could not read the store: {e}"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("background verification not started: {e}");
+    }
 }

@@ -361,7 +361,10 @@ fn completions_survive_a_reader_that_closes_the_pipe() {
         .output()
         .expect("ssb-harness runs");
     assert_eq!(code(&full), 0, "{}", text(&full));
-    assert!(String::from_utf8_lossy(&full.stdout).contains("_ssb-harness() {") || String::from_utf8_lossy(&full.stdout).contains("complete -F"));
+    assert!(
+        String::from_utf8_lossy(&full.stdout).contains("_ssb-harness() {")
+            || String::from_utf8_lossy(&full.stdout).contains("complete -F")
+    );
     // Close our end of stdout before the child writes: its write fails with EPIPE.
     let mut child = Command::new(HARNESS)
         .args(["completions", "bash"])

@@ -191,9 +191,44 @@ fn a_record_changed_with_a_valid_checksum_is_not_served() {
             panic!("the node serves a tampered record");
         }
     }
-    // Verification off: it starts (the operator asked for it).
-    let (child, _) = start(node_cmd(&dir, &["--verify-on-open", "never"]), &err).unwrap();
+    // Verification off: it starts (the operator asked for it) and serves the tampered record.
+    let (child, addr) = start(node_cmd(&dir, &["--verify-on-open", "never"]), &err).unwrap();
+    let (n, _) = history(&rt, &keys, &addr);
     stop(child);
+    assert_eq!(n, 5, "verification off serves every record, the tampered one too");
+    // Verification on read (what a log over 32 MiB gets by default): the node starts; a batch
+    // that holds the tampered record is not served, the stream ends with the error.
+    let (child, addr) = start(node_cmd(&dir, &["--verify-on-open", "on-read"]), &err).unwrap();
+    let (n, error) = history(&rt, &keys, &addr);
+    stop(child);
+    assert_eq!(n, 0, "the batch holding record 3 is refused");
+    let error = error.expect("the stream ends with an error");
+    assert!(error.contains("failed verification on read"), "{error}");
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert!(
+        text.contains("failed verification on read"),
+        "a WARN names the record: {text}"
+    );
+}
+
+/// How many messages of `keys`' feed `createHistoryStream` serves, and the error it ends with.
+fn history(rt: &tokio::runtime::Runtime, keys: &Keypair, addr: &str) -> (usize, Option<String>) {
+    rt.block_on(async {
+        let mut c = Client::connect(addr, MAIN_NETWORK_KEY, keys.clone(), keys.id(), [9; 32])
+            .await
+            .expect("connect");
+        let r = c
+            .source(
+                &["createHistoryStream"],
+                json!([{"id": keys.id().to_string(), "seq": 1, "live": false}]),
+                100,
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("history");
+        c.close().await;
+        (r.items.len(), r.error.map(|e| e.to_string()))
+    })
 }
 
 /// The text without terminal colour sequences (`ESC [ ... m`).

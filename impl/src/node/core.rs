@@ -767,8 +767,21 @@ impl Node {
             let batch = match self.store.range(&p.feed, p.next, want) {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::error!("store read failed: {e}");
-                    Vec::new()
+                    // Nothing of the range is sent: a history stream ends with the error, an
+                    // EBT range is dropped (the peer asks again or gets the feed elsewhere).
+                    tracing::warn!(feed = %p.feed, from = p.next, "store read failed, range not sent: {e}");
+                    let c = self.conns.get_mut(&conn).expect("looked up above");
+                    c.pending.pop_front();
+                    if let SendKind::History { .. } = p.kind {
+                        c.rpc.end(
+                            p.stream,
+                            Some(crate::muxrpc::RpcError::new(
+                                "Error",
+                                format!("store read failed: {e}"),
+                            )),
+                        );
+                    }
+                    continue;
                 }
             };
             let c = self.conns.get_mut(&conn).expect("looked up above");

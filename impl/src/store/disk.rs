@@ -39,6 +39,11 @@
 //! and last records match the log, and scans only the log after it; a damaged record among the
 //! trusted ones is then found by the `get` that reads it, or by the doctor.
 //!
+//! # Verify on read
+//!
+//! [`DiskStore::verify_on_read`] makes every read check the record's signature, hash, fields and
+//! chaining the first time it is read ([`super::read_check`]); a record that fails is refused.
+//!
 //! The store does not lock its directory: one `DiskStore` per directory at a time.
 
 use std::collections::BTreeMap;
@@ -52,6 +57,7 @@ use super::log::{
     INDEX_HEADER_LEN, LOG_FILE, LOG_HEADER_LEN, MAX_PAYLOAD, PAYLOAD_FIXED, RECORD_HEADER_LEN,
 };
 use super::own_feed::{self, Marker};
+use super::read_check::{Arming, ReadCheck, ReadCheckStats};
 use super::recovery::{self, Recovery};
 use super::{check_batch, Latest, Store, StoreError, StoredMsg};
 use crate::identity::FeedId;
@@ -202,6 +208,8 @@ pub struct DiskStore {
     owner: Option<FeedId>,
     /// The sequence the marker holds now.
     marker_seq: u64,
+    /// Verify on read ([`super::read_check`]), when turned on.
+    read_check: Option<ReadCheck>,
 }
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -617,6 +625,7 @@ impl DiskStore {
             scratch: Vec::new(),
             owner: None,
             marker_seq: 0,
+            read_check: None,
         };
         Ok((store, report))
     }
@@ -679,7 +688,56 @@ impl DiskStore {
                 loc.offset, m.author, m.sequence
             )));
         }
+        self.verify_read(loc, &m)?;
         Ok(m)
+    }
+
+    /// Turns on verification on read ([`super::read_check`]): from now on every record is
+    /// verified (signature, hash, fields, chaining) the first time it is read, and refused if it
+    /// fails. For stores too large to verify when opened.
+    pub fn verify_on_read(&mut self, hmac_key: Option<[u8; 32]>) {
+        self.read_check = Some(ReadCheck::new(hmac_key, true));
+    }
+
+    /// Verification on read that starts when the returned handle is armed: reads before that
+    /// (a node's start-up pass over its whole log) are not verified.
+    pub fn verify_on_read_later(&mut self, hmac_key: Option<[u8; 32]>) -> Arming {
+        let rc = ReadCheck::new(hmac_key, false);
+        let arming = rc.arming();
+        self.read_check = Some(rc);
+        arming
+    }
+
+    /// What verification on read has done, when it is on.
+    pub fn read_check_stats(&self) -> Option<ReadCheckStats> {
+        self.read_check.as_ref().map(ReadCheck::stats)
+    }
+
+    /// Verification on read of `m`, read at `loc`, when it is on.
+    fn verify_read(&self, loc: Loc, m: &StoredMsg) -> Result<(), StoreError> {
+        let Some(rc) = &self.read_check else {
+            return Ok(());
+        };
+        if !rc.needs_check(loc.offset).map_err(corrupt)? {
+            return Ok(());
+        }
+        let previous = match m.sequence {
+            0 | 1 => None,
+            n => {
+                let feed = self.idx.feeds.get(&m.author);
+                let before = feed.and_then(|f| usize::try_from(n - 2).ok().and_then(|i| f.locs.get(i)));
+                match before {
+                    Some(l) => Some(read_record(&self.log, *l)?.id),
+                    None => {
+                        return Err(corrupt(format!(
+                            "record at offset {}: {} sequence {} has no record before it",
+                            loc.offset, m.author, m.sequence
+                        )))
+                    }
+                }
+            }
+        };
+        rc.check(loc.offset, m, previous).map_err(corrupt)
     }
 }
 
@@ -775,6 +833,7 @@ impl Store for DiskStore {
                 loc.offset, m.id
             )));
         }
+        self.verify_read(*loc, &m)?;
         Ok(Some(m))
     }
 

@@ -5,7 +5,8 @@
 //! by their sha256, and [`doctor`] checks (and with `repair`, mends) a store directory.
 //! [`recovery`] records every change made to make a store usable again, [`own_feed`] holds the
 //! identity-safety checks a node makes before it opens its store, and [`verify`] checks every
-//! stored message's signature when a store is opened.
+//! stored message's signature when a store is opened, or [`read_check`] each record the first
+//! time it is read, for stores too large to verify on open.
 //!
 //! Stores are sans-IO friendly in the way that matters for a deterministic simulation: they never
 //! read a clock or draw randomness (the caller passes receive times), and nothing observable
@@ -17,6 +18,7 @@ pub mod doctor;
 pub mod log;
 pub mod memory;
 pub mod own_feed;
+pub mod read_check;
 pub mod recovery;
 pub mod verify;
 
@@ -123,7 +125,8 @@ pub trait Store: Send {
     fn latest(&self, author: &FeedId) -> Option<Latest>;
     fn get(&self, author: &FeedId, sequence: u64) -> Result<Option<StoredMsg>, StoreError>;
     fn get_by_id(&self, id: &MsgId) -> Result<Option<StoredMsg>, StoreError>;
-    /// Messages of one feed with sequence >= from, at most `limit`, in sequence order.
+    /// Messages of one feed with sequence >= from, at most `limit`, in sequence order. A record
+    /// that cannot be read (or, verifying on read, fails) makes the whole call an error.
     fn range(&self, author: &FeedId, from: u64, limit: usize) -> Result<Vec<StoredMsg>, StoreError>;
     /// Every feed with its latest sequence, sorted by FeedId.
     fn feeds(&self) -> Vec<(FeedId, u64)>;

@@ -3,7 +3,8 @@
 //! against the message, the canonical text), so that a record changed on disk with a valid
 //! checksum is refused instead of served. Opening the store checks framing and checksums only;
 //! this adds the cryptographic check, at the cost of one signature verification per message,
-//! so by default it runs only for logs up to [`DEFAULT_MAX_BYTES`].
+//! so by default it runs only for logs up to [`DEFAULT_MAX_BYTES`]; a larger log is verified
+//! record by record as it is read instead ([`super::read_check`], [`VerifyOnOpen::verify_on_read`]).
 
 use std::path::Path;
 
@@ -17,11 +18,25 @@ pub const DEFAULT_MAX_BYTES: u64 = 32 << 20;
 /// When to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VerifyOnOpen {
-    /// When the log is at most [`DEFAULT_MAX_BYTES`].
+    /// When the log is at most [`DEFAULT_MAX_BYTES`]; a larger log is verified on read.
     #[default]
     Auto,
     Always,
+    /// Not on open: every record is verified the first time it is read, before it is served.
+    OnRead,
     Never,
+}
+
+impl VerifyOnOpen {
+    /// Whether a store opened after `verified` should verify its records on read: when `mode`
+    /// asks for it, or when `Auto` skipped a log too large to verify on open.
+    pub fn verify_on_read(self, verified: &Verified) -> bool {
+        match self {
+            VerifyOnOpen::OnRead => true,
+            VerifyOnOpen::Auto => matches!(verified, Verified::Skipped { .. }),
+            VerifyOnOpen::Always | VerifyOnOpen::Never => false,
+        }
+    }
 }
 
 impl std::str::FromStr for VerifyOnOpen {
@@ -30,8 +45,9 @@ impl std::str::FromStr for VerifyOnOpen {
         match s {
             "auto" => Ok(VerifyOnOpen::Auto),
             "always" => Ok(VerifyOnOpen::Always),
+            "on-read" => Ok(VerifyOnOpen::OnRead),
             "never" => Ok(VerifyOnOpen::Never),
-            _ => Err(format!("{s:?}: expected auto, always or never")),
+            _ => Err(format!("{s:?}: expected auto, always, on-read or never")),
         }
     }
 }
@@ -67,14 +83,21 @@ pub fn verify(dir: &Path, mode: VerifyOnOpen, hmac_key: Option<&[u8; 32]>) -> Re
         VerifyOnOpen::Never => {
             return Ok(Verified::Skipped {
                 log_bytes,
-                why: "verification on open is off".into(),
+                why: "verification is off".into(),
+            })
+        }
+        VerifyOnOpen::OnRead => {
+            return Ok(Verified::Skipped {
+                log_bytes,
+                why: "each record is verified when it is first read".into(),
             })
         }
         VerifyOnOpen::Auto if log_bytes > DEFAULT_MAX_BYTES => {
             return Ok(Verified::Skipped {
                 log_bytes,
                 why: format!(
-                    "the log is larger than {} MiB (use --verify-on-open always, or run doctor)",
+                    "the log is larger than {} MiB: each record is verified when it is first read \
+                     (--verify-on-open always verifies everything now)",
                     DEFAULT_MAX_BYTES >> 20
                 ),
             })
