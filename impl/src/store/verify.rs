@@ -118,3 +118,39 @@ pub fn verify(dir: &Path, mode: VerifyOnOpen, hmac_key: Option<&[u8; 32]>) -> Re
         Ok(Verified::Damaged { problems })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_verifies_on_read_exactly_when_it_skipped_the_log() {
+        let skipped = Verified::Skipped {
+            log_bytes: DEFAULT_MAX_BYTES + 1,
+            why: String::new(),
+        };
+        let clean = Verified::Clean { messages: 3 };
+        assert!(VerifyOnOpen::Auto.verify_on_read(&skipped));
+        assert!(!VerifyOnOpen::Auto.verify_on_read(&clean));
+        assert!(VerifyOnOpen::OnRead.verify_on_read(&skipped));
+        assert!(!VerifyOnOpen::Never.verify_on_read(&skipped));
+        assert!(!VerifyOnOpen::Always.verify_on_read(&clean));
+        assert_eq!("on-read".parse::<VerifyOnOpen>(), Ok(VerifyOnOpen::OnRead));
+        assert!("sometimes".parse::<VerifyOnOpen>().is_err());
+    }
+
+    #[test]
+    fn a_log_over_the_limit_is_skipped_by_auto_and_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join(super::super::log::LOG_FILE)).unwrap();
+        log.set_len(DEFAULT_MAX_BYTES + 1).unwrap();
+        for mode in [VerifyOnOpen::Auto, VerifyOnOpen::OnRead, VerifyOnOpen::Never] {
+            let v = verify(dir.path(), mode, None).unwrap();
+            assert!(
+                matches!(v, Verified::Skipped { log_bytes, .. } if log_bytes == DEFAULT_MAX_BYTES + 1),
+                "{mode:?}: {v:?}"
+            );
+            assert_eq!(mode.verify_on_read(&v), mode != VerifyOnOpen::Never);
+        }
+    }
+}
